@@ -1,0 +1,39 @@
+"""``/api/v1/audit``: the audit log, for admins."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from slo_service.api.deps import Admin, SessionDep
+from slo_service.repositories import audit as audit_repo
+from slo_service.schemas import AuditEntriesPublic, AuditEntryPublic, error_responses
+
+router = APIRouter(prefix="/audit", tags=["audit"], responses=error_responses(401, 403, 422))
+
+
+@router.get("")
+def list_audit(
+    session: SessionDep,
+    _caller: Admin,
+    target_type: Annotated[str | None, Query(description="slo or token")] = None,
+    target_id: str | None = None,
+    action: Annotated[str | None, Query(description="e.g. slo.update")] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditEntriesPublic:
+    """Who changed what and when, newest first."""
+    rows, count = audit_repo.list_page(
+        session,
+        target_type=target_type,
+        target_id=target_id,
+        action=action,
+        since=since,
+        limit=limit,
+        offset=offset,
+    )
+    return AuditEntriesPublic(
+        data=[AuditEntryPublic.model_validate(row, from_attributes=True) for row in rows],
+        count=count,
+    )

@@ -1,0 +1,71 @@
+"""Dependencies shared by the routers: settings, the session (owns the transaction), callers."""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from slo_service.config import Settings
+from slo_service.db import session_scope
+from slo_service.domain.scopes import Scope, grants
+from slo_service.errors import Forbidden, Unauthorized
+from slo_service.services import tokens
+from slo_service.services.tokens import Principal
+from slo_service.sources.base import QueryChecker
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; committed after the route returns, before the response is sent."""
+    engine: Engine = request.app.state.engine
+    with session_scope(engine) as session:
+        yield session
+
+
+def get_checker(request: Request) -> QueryChecker:
+    checker: QueryChecker = request.app.state.checker
+    return checker
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+CheckerDep = Annotated[QueryChecker, Depends(get_checker)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("send the token as 'Authorization: Bearer <token>'")
+    return value.strip()
+
+
+def require(scope: Scope) -> Callable[..., Principal]:
+    """A dependency that returns the caller, or raises 401 (no/bad token) or 403 (scope)."""
+
+    def caller(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+        token = _bearer(request)
+        if token is None:
+            if scope is Scope.READ and settings.public_read:
+                return Principal(name="anonymous", scopes=frozenset({Scope.READ}))
+            raise Unauthorized(f"this needs an API token with the {scope} scope")
+        principal = tokens.authenticate(session, token)
+        if not grants(principal.scopes, scope):
+            held = ", ".join(sorted(principal.scopes))
+            raise Forbidden(f"token {principal.name!r} has scopes [{held}]; this needs {scope}")
+        return principal
+
+    return caller
+
+
+Reader = Annotated[Principal, Depends(require(Scope.READ))]
+Writer = Annotated[Principal, Depends(require(Scope.WRITE))]
+Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]

@@ -1,0 +1,115 @@
+"""``/api/v1/slos``: SLO definitions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from slo_service.api.deps import CheckerDep, Reader, SessionDep, Writer
+from slo_service.domain.kinds import Kind
+from slo_service.domain.scopes import Scope, grants
+from slo_service.errors import Forbidden
+from slo_service.schemas import (
+    ApplyRequest,
+    ApplyResult,
+    SLOCreate,
+    SLOPatch,
+    SLOPublic,
+    SLOsPublic,
+    error_responses,
+)
+from slo_service.services import apply as apply_service
+from slo_service.services import slos
+
+ERRORS = error_responses(401, 403, 404, 409, 422)
+SloRef = Annotated[str, "numeric id, service:name, or a name unique across services"]
+
+router = APIRouter(prefix="/slos", tags=["slos"], responses=ERRORS)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_slo(
+    data: SLOCreate, session: SessionDep, caller: Writer, checker: CheckerDep
+) -> SLOPublic:
+    """Create an SLO; its kind expands into the effective SLI spec."""
+    slo = slos.create(session, slos.prepare(data, checker), actor=caller.name)
+    return slos.to_public(slo)
+
+
+@router.get("")
+def list_slos(
+    session: SessionDep,
+    _caller: Reader,
+    service: str | None = None,
+    kind: Kind | None = None,
+    label: Annotated[list[str], Query(description="key=value; repeat to require several")] = [],  # noqa: B006
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SLOsPublic:
+    """List live SLOs, filtered by service, kind and labels, ordered by id."""
+    rows, count = slos.list_page(
+        session, service=service, kind=kind, labels=label, limit=limit, offset=offset
+    )
+    return SLOsPublic(data=[slos.to_public(row) for row in rows], count=count)
+
+
+@router.get("/{slo_ref}")
+def get_slo(slo_ref: SloRef, session: SessionDep, _caller: Reader) -> SLOPublic:
+    """One SLO by numeric id, ``service:name``, or a name unique across services."""
+    return slos.to_public(slos.resolve(session, slo_ref))
+
+
+@router.put("/{slo_ref}")
+def replace_slo(
+    slo_ref: SloRef, data: SLOCreate, session: SessionDep, caller: Writer, checker: CheckerDep
+) -> SLOPublic:
+    """Replace every field of an SLO."""
+    slo = slos.resolve(session, slo_ref)
+    return slos.to_public(
+        slos.replace(session, slo, slos.prepare(data, checker), actor=caller.name)
+    )
+
+
+@router.patch("/{slo_ref}")
+def patch_slo(
+    slo_ref: SloRef, patch: SLOPatch, session: SessionDep, caller: Writer, checker: CheckerDep
+) -> SLOPublic:
+    """Change some fields (JSON merge patch: maps merge, null removes a key)."""
+    slo = slos.resolve(session, slo_ref)
+    values = slos.prepare(slos.patched(slo, patch), checker)
+    return slos.to_public(slos.replace(session, slo, values, actor=caller.name))
+
+
+@router.delete("/{slo_ref}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_slo(
+    slo_ref: SloRef,
+    session: SessionDep,
+    caller: Writer,
+    purge: Annotated[
+        bool, Query(description="Erase the SLO and its history for good (admin scope).")
+    ] = False,
+) -> Response:
+    """Delete an SLO: its history stays until purged."""
+    if purge and not grants(caller.scopes, Scope.ADMIN):
+        raise Forbidden("purging needs a token with the admin scope")
+    slo = slos.resolve(session, slo_ref, include_deleted=purge)
+    slos.delete(session, slo, actor=caller.name, purge=purge)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+apply_router = APIRouter(tags=["slos"], responses=ERRORS)
+
+
+@apply_router.post("/apply")
+def apply_slos(
+    request: ApplyRequest, session: SessionDep, caller: Writer, checker: CheckerDep
+) -> ApplyResult:
+    """Create or update many SLOs by (service, name) in one transaction; optionally prune."""
+    items = [apply_service.Item(f"slos[{i}]", spec) for i, spec in enumerate(request.slos)]
+    return apply_service.apply(
+        session,
+        items,
+        dry_run=request.dry_run,
+        prune=request.prune,
+        actor=caller.name,
+        checker=checker,
+    )

@@ -1,0 +1,37 @@
+"""The FastAPI application: routers, error handlers, and what lives as long as the app."""
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from slo_service import __version__, schema
+from slo_service.api import audit, health, slos
+from slo_service.api.errors import install as install_error_handlers
+from slo_service.config import Settings
+from slo_service.db import make_engine
+from slo_service.sources.prometheus import PrometheusChecker
+
+DESCRIPTION = """SLOs and error budgets for ML models in production.
+
+Authenticate with `Authorization: Bearer <token>` (create one with `slo-service token create`).
+Errors answer `{"error": "<Type>", "detail": "<what to fix>"}`; a 422 also lists each field.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app; ``engine`` defaults to one for ``settings.database_url``."""
+    settings = settings or Settings()
+    app = FastAPI(title="slo-service", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.schema_heads = schema.heads()
+    app.state.checker = PrometheusChecker(
+        str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
+    )
+    install_error_handlers(app)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(slos.router)
+    api.include_router(slos.apply_router)
+    api.include_router(audit.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

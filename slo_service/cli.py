@@ -1,0 +1,225 @@
+"""The ``slo-service`` command: serve, migrate, apply, token, version."""
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+import uvicorn
+
+from slo_service import __version__, schema
+from slo_service.app import create_app
+from slo_service.config import Settings
+from slo_service.db import make_engine, session_scope, utcnow
+from slo_service.domain.scopes import parse_scopes
+from slo_service.domain.windows import parse_duration
+from slo_service.errors import InvalidInput, SloServiceError, format_loc
+from slo_service.schemas import ApplyResult
+from slo_service.services import apply as apply_service
+from slo_service.services import demo, tokens
+from slo_service.sources.prometheus import PrometheusChecker
+
+app = typer.Typer(
+    help="SLOs and error budgets for ML models in production.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+CLI_ACTOR = "cli"
+EXIT_INVALID = 1
+EXIT_UNREACHABLE = 3
+
+
+def _fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo_data: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="On an empty database, create a demo model with 30 days of events."
+        ),
+    ] = False,
+) -> None:
+    """Run the API (and, with SLO_MIGRATE_ON_START=true, the default, migrate first)."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    if settings.migrate_on_start:
+        schema.upgrade(engine)
+    if demo_data:
+        with session_scope(engine) as session:
+            created = demo.seed(session, now=utcnow())
+        typer.echo(
+            f"demo: created service {demo.SERVICE!r} with {len(demo.DEMO_SLOS)} SLOs"
+            if created
+            else "demo: the database is not empty; left it as it is"
+        )
+    uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="info")
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION instead.")] = False,
+) -> None:
+    """Bring the database schema (SLO_DATABASE_URL) to a revision, head by default."""
+    engine = make_engine(Settings().database_url)
+    if down:
+        schema.downgrade(engine, revision)
+    else:
+        schema.upgrade(engine, revision)
+    typer.echo(f"schema at {', '.join(sorted(schema.current(engine))) or 'base (empty)'}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="A name saying who uses it, e.g. ci or alice.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: read, write, gate, admin.")
+    ] = "read",
+    expires_in: Annotated[
+        str | None, typer.Option(help="Lifetime such as 90d or 12h; no expiry by default.")
+    ] = None,
+) -> None:
+    """Create a token; it is printed once, as the last line, and only its hash is kept."""
+    try:
+        parsed = parse_scopes(scopes)
+        lifetime = parse_duration(expires_in) if expires_in else None
+    except ValueError as exc:
+        raise _fail(f"error: {exc}") from None
+    engine = make_engine(Settings().database_url)
+    expires_at = utcnow() + lifetime if lifetime else None
+    try:
+        with session_scope(engine) as session:
+            token, plaintext = tokens.create(
+                session, name=name, scopes=parsed, expires_at=expires_at, actor=CLI_ACTOR
+            )
+    except SloServiceError as exc:
+        raise _fail(f"error: {exc.detail}") from None
+    expiry = f", expires {token.expires_at.isoformat()}" if token.expires_at else ""
+    typer.echo(f"created token {name!r} with scopes {','.join(token.scopes)}{expiry}")
+    typer.echo("store it now; it is not shown again:")
+    typer.echo(plaintext)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (names, scopes, state; never the tokens themselves)."""
+    engine = make_engine(Settings().database_url)
+    with session_scope(engine) as session:
+        for token in tokens.list_all(session):
+            state = "revoked" if token.revoked_at else "active"
+            if token.expires_at and token.expires_at <= utcnow():
+                state = "expired"
+            typer.echo(f"{token.name}\t{','.join(token.scopes)}\t{token.prefix}…\t{state}")
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> None:
+    """Revoke a token at once."""
+    engine = make_engine(Settings().database_url)
+    try:
+        with session_scope(engine) as session:
+            tokens.revoke(session, name=name, actor=CLI_ACTOR)
+    except SloServiceError as exc:
+        raise _fail(f"error: {exc.detail}") from None
+    typer.echo(f"revoked {name!r}")
+
+
+@app.command()
+def apply(
+    file: Annotated[Path, typer.Option("--file", "-f", help="YAML file of SLOs ('-' = stdin).")],
+    dry_run: Annotated[bool, typer.Option(help="Show the changes; write nothing.")] = False,
+    prune: Annotated[
+        bool, typer.Option(help="Delete SLOs of the file's services that the file omits.")
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(envvar="SLO_API_URL", help="Apply through this server instead of the DB."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="SLO_API_TOKEN", help="Token with the write scope.")
+    ] = None,
+) -> None:
+    """Create or update SLOs from a YAML file, matched by (service, name), all or nothing."""
+    text = sys.stdin.read() if str(file) == "-" else _read(file)
+    try:
+        items = apply_service.parse_yaml(text)
+        result = (
+            _apply_remote(url, token, items, dry_run, prune)
+            if url
+            else _apply_local(items, dry_run, prune)
+        )
+    except InvalidInput as exc:
+        lines = [f"{format_loc(loc)}: {reason}" if loc else reason for loc, reason in exc.problems]
+        raise _fail(f"{file}: invalid, nothing applied:\n  " + "\n  ".join(lines)) from None
+    except SloServiceError as exc:
+        raise _fail(f"{file}: not applied: {exc.detail}") from None
+    _print_plan(result)
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text()
+    except OSError as exc:
+        raise _fail(f"{file}: cannot read: {exc.strerror}") from None
+
+
+def _apply_local(items: list[apply_service.Item], dry_run: bool, prune: bool) -> ApplyResult:
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    checker = PrometheusChecker(
+        str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
+    )
+    with session_scope(engine) as session:
+        return apply_service.apply(
+            session, items, dry_run=dry_run, prune=prune, actor=CLI_ACTOR, checker=checker
+        )
+
+
+def _apply_remote(
+    url: str, token: str | None, items: list[apply_service.Item], dry_run: bool, prune: bool
+) -> ApplyResult:
+    body: dict[str, Any] = {"slos": [dict(item.spec) for item in items], "dry_run": dry_run}
+    body["prune"] = prune
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.post(
+            f"{url.rstrip('/')}/api/v1/apply", json=body, headers=headers, timeout=60
+        )
+    except httpx.HTTPError as exc:
+        raise _fail(f"{url}: unreachable: {exc}", EXIT_UNREACHABLE) from None
+    if response.status_code == 422:
+        errors = response.json().get("errors") or []
+        raise InvalidInput([(e["loc"], e["msg"]) for e in errors])
+    if response.status_code != 200:
+        raise _fail(f"{url} answered {response.status_code}: {response.text}")
+    return ApplyResult.model_validate(response.json())
+
+
+_MARKS = {"create": "+", "update": "~", "delete": "-", "unchanged": "="}
+
+
+def _print_plan(result: ApplyResult) -> None:
+    for change in result.changes:
+        typer.echo(f"{_MARKS[change.action]} {change.action} {change.service}:{change.name}")
+        if change.action == "update":
+            for field, values in change.changes.items():
+                typer.echo(f"    {field}: {values['from']!r} -> {values['to']!r}")
+    counts = ", ".join(f"{n} {action}" for action, n in result.summary.items())
+    suffix = " (dry run: nothing written)" if result.dry_run else ""
+    typer.echo(f"{counts}{suffix}")

@@ -1,0 +1,58 @@
+"""Settings of the service, read from the environment (prefix ``SLO_``) and nowhere else."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of slo-service; each one is ``SLO_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SLO_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{Path('slo-service.db').resolve()}",
+        description="SQLAlchemy URL; SQLite file in the working directory by default, "
+        "postgresql+psycopg://user:pass@host/db in production.",
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Run Alembic migrations to head when `serve` starts."
+    )
+    prometheus_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:9090"),
+        description="Prometheus HTTP API base URL (Thanos, Mimir, VictoriaMetrics work too).",
+    )
+    prometheus_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="Timeout of one Prometheus request."
+    )
+    bucket_seconds: int = Field(
+        default=60, ge=10, le=3600, description="Width of one SLI bucket, aligned to the epoch."
+    )
+    evaluation_interval_seconds: int = Field(
+        default=60, ge=5, le=3600, description="How often the scheduler evaluates every SLO."
+    )
+    public_read: bool = Field(
+        default=False, description="Allow reads without a token (writes always need one)."
+    )
+    public_base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8000"),
+        description="Base URL of this service, used in links in alerts and gate reasons.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        for plain in ("postgres://", "postgresql://"):
+            if value.startswith(plain):
+                return "postgresql+psycopg://" + value.removeprefix(plain)
+        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError("must be an sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Pure logic: windows, SLI specs, kind templates, scopes. No I/O, no settings, no sessions."""

@@ -1,0 +1,104 @@
+"""Local, offline checks of PromQL text.
+
+They catch what can be caught without a Prometheus (empty text, unbalanced brackets, unclosed
+strings, a selector that is not a selector); the configured Prometheus has the last word when it
+is reachable (``sources.prometheus``).
+"""
+
+import re
+
+_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_MATCH_OPS = ("=~", "!~", "!=", "=")
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+_QUOTES = "\"'`"
+
+
+def _read_string(text: str, start: int) -> int:
+    """Index just past the string literal opening at ``start``; ValueError if unclosed."""
+    quote = text[start]
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\" and quote != "`":
+            i += 2
+            continue
+        if text[i] == quote:
+            return i + 1
+        i += 1
+    raise ValueError(f"string opened at position {start + 1} is never closed")
+
+
+def check_expression(text: str) -> None:
+    """Raise ValueError unless ``text`` is non-empty with balanced brackets and closed strings."""
+    if not text.strip():
+        raise ValueError("the expression is empty")
+    stack: list[tuple[str, int]] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in _QUOTES:
+            i = _read_string(text, i)
+            continue
+        if char in "([{":
+            stack.append((char, i))
+        elif char in _PAIRS:
+            if not stack or stack[-1][0] != _PAIRS[char]:
+                raise ValueError(f"unexpected {char!r} at position {i + 1}")
+            stack.pop()
+        i += 1
+    if stack:
+        char, pos = stack[-1]
+        raise ValueError(f"{char!r} at position {pos + 1} is never closed")
+
+
+def check_selector(text: str) -> None:
+    """Raise ValueError unless ``text`` is one series selector: ``name{label="v",...}``."""
+    check_expression(text)
+    source = text.strip()
+    name = _METRIC.match(source)
+    i = name.end() if name else 0
+    if i == len(source):
+        return
+    if source[i] != "{":
+        raise ValueError(
+            f"not a series selector: expected '{{' or the end after {source[:i]!r}; "
+            'write a metric name with optional matchers, e.g. requests_total{code!~"5.."}'
+        )
+    has_matcher = _check_matchers(source, i + 1)
+    if not name and not has_matcher:
+        raise ValueError("the selector has neither a metric name nor a label matcher")
+
+
+def _check_matchers(source: str, i: int) -> bool:
+    """Check ``label op "value", ...}`` from ``i``; return whether there was any matcher."""
+    seen = False
+    while True:
+        i = _skip_space(source, i)
+        if source[i] == "}":
+            if i + 1 != len(source):
+                raise ValueError(f"unexpected text after the selector: {source[i + 1 :]!r}")
+            return seen
+        label = _LABEL.match(source, i)
+        if label is None:
+            raise ValueError(f"expected a label name at position {i + 1}")
+        i = _skip_space(source, label.end())
+        op = next((op for op in _MATCH_OPS if source.startswith(op, i)), None)
+        if op is None:
+            raise ValueError(
+                f"expected =, !=, =~ or !~ after label {label.group()!r} at position {i + 1}"
+            )
+        i = _skip_space(source, i + len(op))
+        if source[i] not in _QUOTES:
+            raise ValueError(f"the value of label {label.group()!r} must be a quoted string")
+        i = _skip_space(source, _read_string(source, i))
+        seen = True
+        if source[i] == ",":
+            i += 1
+        elif source[i] != "}":
+            raise ValueError(f"expected ',' or '}}' at position {i + 1}")
+
+
+def _skip_space(source: str, i: int) -> int:
+    while i < len(source) and source[i].isspace():
+        i += 1
+    return i

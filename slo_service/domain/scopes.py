@@ -1,0 +1,44 @@
+"""API token scopes and what each one grants."""
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    GATE = "gate"
+    ADMIN = "admin"
+
+
+# A token may do what any of its scopes grants: admin everything, write also reads,
+# read also asks the deploy gate, and a gate token only asks the gate (for CI).
+GRANTS: dict[Scope, frozenset[Scope]] = {
+    Scope.ADMIN: frozenset(Scope),
+    Scope.WRITE: frozenset({Scope.WRITE, Scope.READ, Scope.GATE}),
+    Scope.READ: frozenset({Scope.READ, Scope.GATE}),
+    Scope.GATE: frozenset({Scope.GATE}),
+}
+
+
+def grants(held: Iterable[Scope], needed: Scope) -> bool:
+    """Whether a token holding ``held`` may do what needs ``needed``."""
+    return any(needed in GRANTS[scope] for scope in held)
+
+
+def parse_scopes(text: str) -> list[Scope]:
+    """``"read,write"`` → [Scope.READ, Scope.WRITE]; ValueError names the unknown scope."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ValueError("give at least one scope: read, write, gate or admin")
+    scopes: list[Scope] = []
+    for name in names:
+        try:
+            scope = Scope(name)
+        except ValueError:
+            raise ValueError(
+                f"unknown scope {name!r}: use read, write, gate or admin, comma-separated"
+            ) from None
+        if scope not in scopes:
+            scopes.append(scope)
+    return scopes

@@ -1,0 +1,69 @@
+"""SLO windows and durations as text: ``30d``, ``12h``, ``2w``, ``month``, ``week``, ``5m``."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+_UNITS["w"] = 7 * _UNITS["d"]
+_DURATION = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
+
+MIN_ROLLING = timedelta(hours=1)
+MAX_ROLLING = timedelta(days=366)
+CALENDAR_PERIODS = ("month", "week")
+
+WINDOW_HELP = (
+    "use a rolling window such as 30d, 28d, 7d, 12h or 4w (1h to 366d), "
+    "or a calendar window: month or week"
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A parsed window: rolling (``length`` set) or calendar (``calendar`` set)."""
+
+    spec: str
+    length: timedelta | None = None
+    calendar: Literal["month", "week"] | None = None
+
+    @property
+    def is_rolling(self) -> bool:
+        return self.length is not None
+
+
+def parse_duration(text: str) -> timedelta:
+    """``5m``, ``6h``, ``3d``, ``2w`` → timedelta; ValueError with the reason otherwise."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not a duration: use a whole number and a unit m, h, d or w, e.g. 5m or 6h"
+        )
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_window(text: str) -> Window:
+    """Parse an SLO window; ValueError says what to write instead."""
+    spec = text.strip().lower()
+    if spec == "month":
+        return Window(spec=spec, calendar="month")
+    if spec == "week":
+        return Window(spec=spec, calendar="week")
+    match = _DURATION.match(spec)
+    if match is None or match.group(2) == "m":
+        raise ValueError(f"{text!r} is not a window: {WINDOW_HELP}")
+    length = parse_duration(spec)
+    if not MIN_ROLLING <= length <= MAX_ROLLING:
+        raise ValueError(f"{text!r} is out of range: {WINDOW_HELP}")
+    return Window(spec=spec, length=length)
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    """An IANA time zone such as ``UTC`` or ``Europe/Berlin``; ValueError otherwise."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone: use a name such as UTC or Europe/Berlin"
+        ) from None

@@ -1,0 +1,40 @@
+"""Alembic environment: runs against the connection handed in by ``slo_service.schema``, or
+against ``SLO_DATABASE_URL`` when called as plain ``alembic``."""
+
+from alembic import context
+from sqlalchemy import Connection
+
+from slo_service import models  # noqa: F401  (registers the tables on the metadata)
+from slo_service.config import Settings
+from slo_service.db import make_engine, metadata
+
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(Settings().database_url)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run them against a database")
+run_migrations_online()

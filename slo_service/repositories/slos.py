@@ -1,0 +1,83 @@
+"""Queries on SLO definitions."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, func
+from sqlmodel import Session, col, select
+
+from slo_service.models import SLO
+
+
+def get(session: Session, slo_id: int, *, include_deleted: bool = False) -> SLO | None:
+    slo = session.get(SLO, slo_id)
+    if slo is None or (slo.deleted_at is not None and not include_deleted):
+        return None
+    return slo
+
+
+def get_by_name(session: Session, *, service: str, name: str) -> SLO | None:
+    statement = select(SLO).where(
+        SLO.service == service, SLO.name == name, col(SLO.deleted_at).is_(None)
+    )
+    return session.exec(statement).first()
+
+
+def find_by_name(session: Session, name: str) -> Sequence[SLO]:
+    """Live SLOs named ``name`` in any service."""
+    statement = select(SLO).where(SLO.name == name, col(SLO.deleted_at).is_(None))
+    return session.exec(statement.order_by(col(SLO.id))).all()
+
+
+def live_in_services(session: Session, services: Sequence[str]) -> Sequence[SLO]:
+    statement = select(SLO).where(col(SLO.service).in_(services), col(SLO.deleted_at).is_(None))
+    return session.exec(statement.order_by(col(SLO.id))).all()
+
+
+def _filters(
+    service: str | None, kind: str | None, labels: Mapping[str, str]
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [col(SLO.deleted_at).is_(None)]
+    if service is not None:
+        conditions.append(col(SLO.service) == service)
+    if kind is not None:
+        conditions.append(col(SLO.kind) == kind)
+    for key, value in labels.items():
+        conditions.append(col(SLO.labels)[key].as_string() == value)
+    return conditions
+
+
+def list_page(
+    session: Session,
+    *,
+    service: str | None = None,
+    kind: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[Sequence[SLO], int]:
+    """One page of live SLOs, ordered by id, and how many match in all."""
+    conditions = _filters(service, kind, labels or {})
+    count = session.exec(select(func.count()).select_from(SLO).where(*conditions)).one()
+    rows = session.exec(
+        select(SLO).where(*conditions).order_by(col(SLO.id)).offset(offset).limit(limit)
+    ).all()
+    return rows, count
+
+
+def add(session: Session, slo: SLO) -> SLO:
+    session.add(slo)
+    session.flush()
+    return slo
+
+
+def soft_delete(session: Session, slo: SLO, *, at: datetime) -> None:
+    slo.deleted_at = at
+    session.add(slo)
+    session.flush()
+
+
+def purge(session: Session, slo: SLO) -> None:
+    """Delete the SLO and everything stored for it (cascades)."""
+    session.execute(delete(SLO).where(col(SLO.id) == slo.id))
+    session.flush()

@@ -1,0 +1,297 @@
+"""API shapes: what clients send (``XCreate``/``XPatch``) and what they get (``XPublic``)."""
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from slo_service.domain.kinds import Budgeting, Kind
+from slo_service.domain.windows import parse_duration, parse_timezone, parse_window
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
+_LABEL_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]{0,62}$")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(
+            f"{value!r} is not a slug: use 1-63 lowercase letters, digits, '-' or '_', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _label_key(value: str) -> str:
+    if not _LABEL_KEY.match(value):
+        raise ValueError(
+            f"label key {value!r}: start with a letter or '_', then letters, digits, '_./-', "
+            "at most 63 characters"
+        )
+    return value
+
+
+def _window(value: str) -> str:
+    return parse_window(value).spec
+
+
+def _timezone(value: str) -> str:
+    parse_timezone(value)
+    return value
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+WindowSpec = Annotated[str, AfterValidator(_window)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Duration = Annotated[str, AfterValidator(_duration)]
+NoDataPolicy = Literal["ignore", "good", "bad"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GatePolicy(_Input):
+    """How this SLO's budget gates deploys of its service."""
+
+    gating: bool = Field(default=True, description="Whether this SLO can freeze deploys.")
+    freeze_threshold: float = Field(
+        default=0.0,
+        ge=-1,
+        lt=1,
+        description="Deploys are denied when the remaining budget fraction is at or below this.",
+    )
+    warn_threshold: float = Field(
+        default=0.25, ge=-1, le=1, description="The gate warns at or below this remaining budget."
+    )
+    stale_policy: Literal["fail_open", "fail_closed"] = Field(
+        default="fail_open",
+        description="Decision when data is stale: fail_open warns, fail_closed denies.",
+    )
+    staleness_limit: Duration = Field(
+        default="15m", description="No successful evaluation for this long means stale data."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.freeze_threshold > self.warn_threshold:
+            raise ValueError("freeze_threshold must not be above warn_threshold")
+        return self
+
+
+class AlertTier(_Input):
+    """A multi-window burn-rate tier: fires when both windows burn faster than the factor."""
+
+    severity: Literal["page", "ticket"]
+    long_window: Duration
+    short_window: Duration
+    budget_spent: float = Field(
+        gt=0, le=1, description="Fraction of the budget spent in the long window, e.g. 0.02."
+    )
+
+    @model_validator(mode="after")
+    def _short_inside_long(self) -> Self:
+        if parse_duration(self.short_window) >= parse_duration(self.long_window):
+            raise ValueError("short_window must be shorter than long_window")
+        return self
+
+
+class AlertingPolicy(_Input):
+    enabled: bool = True
+    tiers: list[AlertTier] | None = Field(
+        default=None,
+        max_length=8,
+        description="Burn-rate tiers; the SRE workbook's four (2%/1h, 5%/6h, 10%/1d, 10%/3d) "
+        "when left out.",
+    )
+
+
+class SLOCreate(_Input):
+    """An SLO as a client writes it: a kind with params, or any kind with an explicit ``sli``."""
+
+    service: Slug = Field(description="The model (service) the SLO belongs to.")
+    name: Slug = Field(description="Unique within the service.")
+    description: str = Field(default="", max_length=2000)
+    labels: dict[LabelKey, Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict, max_length=32
+    )
+    kind: Kind
+    objective: float | None = Field(
+        default=None, description="Target in (0, 1), e.g. 0.999; or give objective_percent."
+    )
+    objective_percent: float | None = Field(default=None, description="Target in %, e.g. 99.9.")
+    window: WindowSpec = Field(
+        default="30d", description="Rolling Nd/Nh/Nw (e.g. 30d), or calendar: month or week."
+    )
+    timezone: TimeZone = Field(default="UTC", description="Time zone of a calendar window.")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Kind template parameters, e.g. threshold_ms for latency, baseline for "
+        "accuracy, max_age_minutes for data_freshness.",
+    )
+    sli: dict[str, Any] | None = Field(
+        default=None,
+        description="Overrides of the expanded SLI spec's fields, or a whole spec with its own "
+        "source (prometheus, drift_store, push). Required for kind custom.",
+    )
+    no_data: NoDataPolicy = Field(
+        default="ignore", description="How a bucket without data counts: ignore, good or bad."
+    )
+    alerting: AlertingPolicy | None = None
+    gate: GatePolicy = Field(default_factory=GatePolicy)
+
+    @field_validator("objective")
+    @classmethod
+    def _objective_range(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value < 1:
+            raise ValueError(
+                f"must be between 0 and 1 exclusive (e.g. 0.999 for 99.9%), got {value}; "
+                "or give objective_percent"
+            )
+        return value
+
+    @field_validator("objective_percent")
+    @classmethod
+    def _percent_range(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value < 100:
+            raise ValueError(f"must be between 0 and 100 exclusive (e.g. 99.9), got {value}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _calendar_only(cls, value: str, info: ValidationInfo) -> str:
+        window = info.data.get("window")
+        if value != "UTC" and window is not None and parse_window(window).is_rolling:
+            raise ValueError(
+                f"a time zone applies to calendar windows only (month, week), not {window!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_objective(self) -> Self:
+        if self.objective_percent is not None:
+            if self.objective is not None:
+                raise ValueError("give objective or objective_percent, not both")
+            self.objective = self.objective_percent / 100
+            self.objective_percent = None
+        if self.objective is None:
+            raise ValueError(
+                "objective is required: a fraction such as 0.999, or objective_percent: 99.9"
+            )
+        return self
+
+
+class SLOPatch(_Input):
+    """JSON merge patch of an SLO: fields left out stay; ``null`` in a map removes the key."""
+
+    service: str | None = None
+    name: str | None = None
+    description: str | None = None
+    labels: dict[str, str | None] | None = None
+    kind: str | None = None
+    objective: float | None = None
+    objective_percent: float | None = None
+    window: str | None = None
+    timezone: str | None = None
+    params: dict[str, Any] | None = None
+    sli: dict[str, Any] | None = None
+    no_data: str | None = None
+    alerting: dict[str, Any] | None = None
+    gate: dict[str, Any] | None = None
+
+
+class SLOPublic(BaseModel):
+    """An SLO as stored, with its kind expanded into the effective ``sli``."""
+
+    id: int
+    service: str
+    name: str
+    description: str
+    labels: dict[str, str]
+    kind: Kind
+    objective: float
+    objective_percent: float
+    window: str
+    timezone: str
+    budgeting: Budgeting
+    params: dict[str, Any]
+    sli: dict[str, Any] = Field(description="The effective SLI spec the engine measures.")
+    sli_overrides: dict[str, Any] | None = Field(description="The 'sli' the client gave, if any.")
+    no_data: NoDataPolicy
+    alerting: AlertingPolicy | None
+    gate: GatePolicy
+    created_at: datetime
+    updated_at: datetime
+
+
+class SLOsPublic(BaseModel):
+    data: list[SLOPublic]
+    count: int = Field(description="How many SLOs match the filters in all pages.")
+
+
+class AuditEntryPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    target: str
+    changes: dict[str, Any]
+
+
+class AuditEntriesPublic(BaseModel):
+    data: list[AuditEntryPublic]
+    count: int
+
+
+class ApplyRequest(_Input):
+    """Create or update many SLOs at once, keyed by (service, name), in one transaction."""
+
+    slos: list[dict[str, Any]] = Field(max_length=5000)
+    dry_run: bool = False
+    prune: bool = Field(
+        default=False,
+        description="Delete the live SLOs of the services in this request that it does not name.",
+    )
+
+
+class ApplyChange(BaseModel):
+    action: Literal["create", "update", "delete", "unchanged"]
+    service: str
+    name: str
+    id: int | None
+    changes: dict[str, Any]
+
+
+class ApplyResult(BaseModel):
+    dry_run: bool
+    changes: list[ApplyChange]
+    summary: dict[str, int]
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="The error's type, e.g. NotFound or InvalidInput.")
+    detail: str = Field(description="What went wrong and what to do about it.")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="For 422: one entry per field, with its path and reason."
+    )
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a router can answer."""
+    return {code: {"model": ErrorBody} for code in codes}

@@ -1,0 +1,1 @@
+"""Use cases. Services flush but never commit: the caller's unit of work does."""

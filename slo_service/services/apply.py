@@ -1,0 +1,123 @@
+"""Apply many SLOs at once, keyed by (service, name): create, update, optionally prune.
+
+All items are validated before anything is written, every problem is reported at once, and the
+whole apply is one transaction: a file either lands completely or not at all.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from slo_service.errors import InvalidInput
+from slo_service.repositories import slos as slo_repo
+from slo_service.schemas import ApplyChange, ApplyResult, SLOCreate
+from slo_service.services import slos
+from slo_service.sources.base import QueryChecker
+
+
+@dataclass(frozen=True)
+class Item:
+    """One SLO to apply, with ``where`` naming it in messages (e.g. ``slos[3]``)."""
+
+    where: str
+    spec: Mapping[str, Any]
+
+
+def parse_yaml(text: str) -> list[Item]:
+    """Read a native YAML file: documents that are one SLO each, or ``{service?, slos: [...]}``."""
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise InvalidInput.at((), f"not valid YAML: {exc}") from None
+    items: list[Item] = []
+    for number, document in enumerate(documents, start=1):
+        where = f"document {number}"
+        if not isinstance(document, dict):
+            raise InvalidInput.at((where,), "expected a mapping (one SLO, or 'slos:' with a list)")
+        if "slos" not in document:
+            items.append(Item(where, document))
+            continue
+        extra = set(document) - {"service", "slos"}
+        entries = document["slos"]
+        if extra or not isinstance(entries, list):
+            raise InvalidInput.at(
+                (where,), "a list document has only 'service' (optional) and 'slos' (a list)"
+            )
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise InvalidInput.at((f"{where}, slos[{index}]",), "expected a mapping")
+            defaults = {"service": document["service"]} if "service" in document else {}
+            items.append(Item(f"{where}, slos[{index}]", {**defaults, **entry}))
+    if not items:
+        raise InvalidInput.at((), "the file holds no SLO")
+    return items
+
+
+def _prepare(items: Sequence[Item], checker: QueryChecker) -> list[slos.Columns]:
+    problems: list[tuple[Sequence[str | int], str]] = []
+    prepared: list[slos.Columns] = []
+    seen: dict[tuple[str, str], str] = {}
+    for item in items:
+        try:
+            values = slos.prepare(SLOCreate.model_validate(dict(item.spec)), checker)
+        except ValidationError as exc:
+            problems += InvalidInput.from_pydantic(exc, (item.where,)).problems
+            continue
+        except InvalidInput as exc:
+            problems += exc.under((item.where,)).problems
+            continue
+        key = (values["service"], values["name"])
+        if key in seen:
+            problems.append(((item.where,), f"{key[0]}:{key[1]} is given twice (also {seen[key]})"))
+        seen[key] = item.where
+        prepared.append(values)
+    if problems:
+        raise InvalidInput(problems)
+    return prepared
+
+
+def apply(
+    session: Session,
+    items: Sequence[Item],
+    *,
+    dry_run: bool,
+    prune: bool,
+    actor: str,
+    checker: QueryChecker,
+) -> ApplyResult:
+    """Plan (and unless ``dry_run``, make) the changes that bring the store to ``items``."""
+    changes: list[ApplyChange] = []
+    for values in _prepare(items, checker):
+        service, name = values["service"], values["name"]
+        existing = slo_repo.get_by_name(session, service=service, name=name)
+        if existing is None:
+            slo_id = None if dry_run else slos.create(session, values, actor=actor).id
+            changes.append(_change("create", service, name, slo_id, slos.spec_of(values)))
+            continue
+        diff = slos.changes_of(existing, values)
+        if diff and not dry_run:
+            slos.replace(session, existing, values, actor=actor)
+        changes.append(_change("update" if diff else "unchanged", service, name, existing.id, diff))
+    if prune:
+        named = {(c.service, c.name) for c in changes}
+        for slo in slo_repo.live_in_services(session, sorted({c.service for c in changes})):
+            if (slo.service, slo.name) not in named:
+                if not dry_run:
+                    slos.delete(session, slo, actor=actor)
+                changes.append(_change("delete", slo.service, slo.name, slo.id, {}))
+    summary = dict.fromkeys(("create", "update", "delete", "unchanged"), 0)
+    for change in changes:
+        summary[change.action] += 1
+    return ApplyResult(dry_run=dry_run, changes=changes, summary=summary)
+
+
+def _change(
+    action: str, service: str, name: str, slo_id: int | None, changes: Mapping[str, Any]
+) -> ApplyChange:
+    return ApplyChange.model_validate(
+        {"action": action, "service": service, "name": name, "id": slo_id, "changes": changes}
+    )

@@ -1,0 +1,97 @@
+"""``serve --demo``: one model with an SLO of each ML kind and 30 days of pushed events.
+
+The events are synthetic but shaped like production traffic: a daily cycle, a steady error
+rate well inside every objective, and one incident three days ago that burns a visible part of
+each budget.
+"""
+
+import math
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, func, select
+
+from slo_service.domain.kinds import Kind
+from slo_service.models import SLO, PushEvent
+from slo_service.repositories import events as event_repo
+from slo_service.schemas import SLOCreate
+from slo_service.services import slos
+from slo_service.sources.base import Problem, QueryChecker
+
+SERVICE = "demo-churn-model"
+STEP = timedelta(minutes=5)
+DAYS = 30
+INCIDENT_AGO = timedelta(days=3)
+INCIDENT_LENGTH = timedelta(minutes=90)
+
+DEMO_SLOS: list[dict[str, object]] = [
+    {"name": "availability", "kind": "availability", "objective": 0.999, "window": "30d",
+     "description": "Predictions that return a valid answer."},
+    {"name": "latency-p95-500ms", "kind": "latency", "objective": 0.95, "window": "7d",
+     "params": {"threshold_ms": 500}, "description": "Predictions served under 500 ms."},
+    {"name": "model-freshness", "kind": "model_freshness", "objective": 0.99, "window": "30d",
+     "description": "Time the latest model version is serving."},
+    {"name": "accuracy", "kind": "accuracy", "objective": 0.95, "window": "7d",
+     "params": {"baseline": 0.91, "tolerance": 0.05},
+     "description": "Time accuracy stays within 5% of the validation baseline."},
+    {"name": "data-freshness", "kind": "data_freshness", "objective": 0.99, "window": "7d",
+     "params": {"max_age_minutes": 30}, "description": "Time features are under 30 minutes old."},
+]  # fmt: skip
+
+
+class _NoCheck:
+    """Pushed SLIs have no queries to check."""
+
+    def check(self, sli: object) -> list[Problem]:
+        return []
+
+
+def seed(session: Session, *, now: datetime, checker: QueryChecker | None = None) -> bool:
+    """Create the demo on an empty database; returns False (and does nothing) otherwise."""
+    if session.exec(select(func.count()).select_from(SLO)).one():
+        return False
+    checker = checker or _NoCheck()
+    rng = random.Random(20261123)
+    end = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
+    for spec in DEMO_SLOS:
+        data = SLOCreate.model_validate(
+            {**spec, "service": SERVICE, "sli": {"source": "push"}, "labels": {"team": "demo"}}
+        )
+        slo = slos.create(session, slos.prepare(data, checker), actor="demo")
+        assert slo.id is not None
+        event_repo.add_many(session, list(_events(slo.id, Kind(data.kind), end, rng)))
+    return True
+
+
+def _events(slo_id: int, kind: Kind, end: datetime, rng: random.Random) -> Iterator[PushEvent]:
+    start = end - timedelta(days=DAYS)
+    incident = (end - INCIDENT_AGO, end - INCIDENT_AGO + INCIDENT_LENGTH)
+    at = start
+    while at < end:
+        in_incident = incident[0] <= at < incident[1]
+        good, total = _counts(kind, at, in_incident, rng)
+        yield PushEvent(
+            slo_id=slo_id,
+            event_id=f"demo-{int(at.timestamp())}",
+            ts=at,
+            good=good,
+            total=total,
+            received_at=end,
+        )
+        at += STEP
+
+
+def _counts(kind: Kind, at: datetime, in_incident: bool, rng: random.Random) -> tuple[float, float]:
+    """(good, total) of one 5-minute step: requests for occurrences, minutes for timeslices."""
+    if kind in (Kind.AVAILABILITY, Kind.LATENCY):
+        daily = 1 + 0.6 * math.sin(2 * math.pi * (at.hour * 60 + at.minute) / 1440)
+        total = float(round(600 * daily * rng.uniform(0.9, 1.1)))
+        bad_rate = 0.0004 if kind is Kind.AVAILABILITY else 0.02
+        if in_incident:
+            bad_rate = 0.12 if kind is Kind.AVAILABILITY else 0.4
+        mean = total * bad_rate
+        bad = float(min(total, max(0, round(rng.gauss(mean, math.sqrt(mean * (1 - bad_rate)))))))
+        return total - bad, total
+    minutes = STEP.total_seconds() / 60
+    return (0.0 if in_incident else minutes), minutes

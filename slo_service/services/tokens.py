@@ -1,0 +1,103 @@
+"""API tokens: created once in plain text, kept as a SHA-256, checked on every request.
+
+Tokens are 256 random bits, so a fast hash is enough (a slow KDF guards low-entropy passwords,
+which these are not) and lets a lookup by hash replace a scan.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from slo_service.db import utcnow
+from slo_service.domain.scopes import Scope
+from slo_service.errors import Conflict, NotFound, Unauthorized
+from slo_service.models import ApiToken
+from slo_service.repositories import tokens as token_repo
+from slo_service.services import audit
+
+TOKEN_PREFIX = "slo_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a token's name and scopes (or ``anonymous`` under public reads)."""
+
+    name: str
+    scopes: frozenset[Scope]
+
+
+def hash_token(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def create(
+    session: Session,
+    *,
+    name: str,
+    scopes: Sequence[Scope],
+    expires_at: datetime | None = None,
+    actor: str,
+) -> tuple[ApiToken, str]:
+    """Store a new token; returns the row and the plain text, which is never stored."""
+    if token_repo.get_by_name(session, name) is not None:
+        raise Conflict(f"a token named {name!r} exists already; pick another name or revoke it")
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        prefix=plaintext[: len(TOKEN_PREFIX) + 6],
+        token_hash=hash_token(plaintext),
+        scopes=[str(scope) for scope in scopes],
+        expires_at=expires_at,
+    )
+    try:
+        token_repo.add(session, token)
+    except IntegrityError:
+        raise Conflict(f"a token named {name!r} exists already") from None
+    audit.record(
+        session,
+        actor=actor,
+        action="token.create",
+        target_type="token",
+        target_id=token.id or 0,
+        target=name,
+        changes={"scopes": token.scopes, "expires_at": expires_at and expires_at.isoformat()},
+    )
+    return token, plaintext
+
+
+def authenticate(session: Session, plaintext: str) -> Principal:
+    token = token_repo.get_by_hash(session, hash_token(plaintext))
+    if token is None:
+        raise Unauthorized("unknown API token; create one with `slo-service token create`")
+    if token.revoked_at is not None:
+        raise Unauthorized(f"API token {token.name!r} was revoked")
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        raise Unauthorized(f"API token {token.name!r} expired at {token.expires_at.isoformat()}")
+    return Principal(name=token.name, scopes=frozenset(Scope(s) for s in token.scopes))
+
+
+def revoke(session: Session, *, name: str, actor: str) -> ApiToken:
+    token = token_repo.get_by_name(session, name)
+    if token is None:
+        raise NotFound(f"no token named {name!r}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        audit.record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            target_type="token",
+            target_id=token.id or 0,
+            target=name,
+        )
+    return token
+
+
+def list_all(session: Session) -> Sequence[ApiToken]:
+    return token_repo.list_all(session)

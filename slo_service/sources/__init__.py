@@ -1,0 +1,1 @@
+"""Where SLIs come from: Prometheus, the drift store, pushed events."""
