@@ -98,7 +98,7 @@ def closed_port_url() -> str:
 def settings(db: Engine, closed_port_url: str) -> Settings:
     return Settings(
         database_url=db.url.render_as_string(hide_password=False),
-        prometheus_url=closed_port_url,  # type: ignore[arg-type]
+        prometheus_url=closed_port_url,
     )
 
 

@@ -183,7 +183,7 @@ BAD_INPUT = [
         "gate-order",
         "tier-order",
         "no-data-policy",
-    ],  # fmt: skip
+    ],
 )
 def test_bad_input_is_422_naming_the_field(
     client: TestClient, admin: Headers, fields: dict[str, Any], loc: list[Any], reason: str

@@ -62,7 +62,8 @@ SVC = "churn-model"
             {
                 "source": "prometheus",
                 "type": "threshold",
-                "query": 'time() - max(ml_model_deployed_timestamp_seconds{model_name="churn-model"})',
+                "query": "time() - max(ml_model_deployed_timestamp_seconds"
+                '{model_name="churn-model"})',
                 "op": "<=",
                 "threshold": 86400,
             },
@@ -114,7 +115,7 @@ SVC = "churn-model"
         "accuracy",
         "data-freshness",
         "drift",
-    ],  # fmt: skip
+    ],
 )
 def test_templates_expand(
     kind: Kind, params: dict[str, Any], expected: dict[str, Any], budgeting: Budgeting
@@ -158,7 +159,7 @@ def test_defaults_are_filled_in() -> None:
             {"histogram": 'http_duration_seconds{job="api"}', "threshold_seconds": 0.25},
         ),
     ],
-    ids=["one-field", "bad-replaces-good", "other-source", "histogram"],  # fmt: skip
+    ids=["one-field", "bad-replaces-good", "other-source", "histogram"],
 )
 def test_overrides(
     kind: Kind, params: dict[str, Any], overrides: dict[str, Any], expected: dict[str, Any]
@@ -223,7 +224,7 @@ def test_overrides(
         "bad-op",
         "function-as-selector",
         "quote-in-model",
-    ],  # fmt: skip
+    ],
 )
 def test_bad_input_names_the_field(
     kind: Kind,

@@ -30,7 +30,7 @@ R, W, G, A = Scope.READ, Scope.WRITE, Scope.GATE, Scope.ADMIN
         "gate-gates",
         "either",
         "none",
-    ],  # fmt: skip
+    ],
 )
 def test_grants(held: set[Scope], needed: Scope, allowed: bool) -> None:
     assert grants(held, needed) is allowed

@@ -67,7 +67,7 @@ def postgres_cluster(workdir: Path) -> Iterator[str]:
                 "-l",
                 str(workdir / "postgres.log"),
                 "start",
-            ]  # fmt: skip
+            ]
         ),
         check=True,
         capture_output=True,
@@ -101,7 +101,7 @@ def prometheus_server(workdir: Path, *, tsdb: Path | None = None) -> Iterator[st
             f"--storage.tsdb.path={tsdb or workdir / 'data'}",
             "--storage.tsdb.retention.time=3650d",
             f"--web.listen-address=127.0.0.1:{port}",
-        ],  # fmt: skip
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -126,3 +126,26 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60)
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} not ready after {timeout} s")
+
+
+@contextmanager
+def serve_in_thread(app: object) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

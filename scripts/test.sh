@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: installs PostgreSQL and Prometheus with apt
+# when missing, a virtualenv with the dev tools, then ruff, ruff format --check, mypy and pytest.
+# The tests start their own throwaway Postgres cluster and Prometheus on free loopback ports.
+# Arguments go to pytest (e.g. -k apply).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v prometheus >/dev/null || missing+=(prometheus)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${missing[*]}: run as root, or apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "== installing ${missing[*]} (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== virtualenv"
+BOOTSTRAP_EXTRAS=dev source scripts/bootstrap.sh
+
+echo "== ruff check"
+.venv/bin/ruff check .
+echo "== ruff format --check"
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+# pytest exits 5 when it collected no test: that fails this script like any other failure.
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,215 @@
+"""The ``slo-service`` command, against both backends and a real server on loopback."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from slo_service.app import create_app
+from slo_service.cli import app
+from slo_service.config import Settings
+from slo_service.models import SLO, PushEvent
+from slo_service.services import demo
+from tests.support.servers import free_port, serve_in_thread
+
+runner = CliRunner()
+Headers = dict[str, str]
+
+SLOS_YAML = """\
+service: churn-model
+slos:
+  - name: availability
+    kind: availability
+    objective: 0.999
+    window: 30d
+  - name: latency
+    kind: latency
+    objective_percent: 95
+    window: 7d
+    params: {threshold_ms: 500}
+---
+service: fraud-model
+name: accuracy
+kind: accuracy
+objective: 0.95
+window: month
+timezone: Europe/Berlin
+params: {baseline: 0.91}
+"""
+
+
+@pytest.fixture
+def env(db: Engine, closed_port_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {
+        "SLO_DATABASE_URL": db.url.render_as_string(hide_password=False),
+        "SLO_PROMETHEUS_URL": closed_port_url,
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def slo_names(db: Engine) -> list[str]:
+    with Session(db) as session:
+        rows = session.exec(select(SLO).where(SLO.deleted_at == None)).all()  # noqa: E711
+        return sorted(f"{row.service}:{row.name}" for row in rows)
+
+
+def test_token_create_prints_the_token_last(env: dict[str, str], db: Engine) -> None:
+    result = runner.invoke(app, ["token", "create", "--name", "ci", "--scopes", "gate,read"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("slo_")
+    with TestClient(create_app(Settings())) as client:
+        response = client.get("/api/v1/slos", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    listing = runner.invoke(app, ["token", "list"])
+    assert "ci\tgate,read" in listing.output
+    assert token not in listing.output
+    again = runner.invoke(app, ["token", "create", "--name", "ci"])
+    assert again.exit_code == 1
+    assert "exists already" in again.output
+    bad = runner.invoke(app, ["token", "create", "--name", "x", "--scopes", "root"])
+    assert bad.exit_code == 1
+    assert "unknown scope 'root'" in bad.output
+
+
+def test_apply_plans_applies_updates_and_prunes(
+    env: dict[str, str], db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "slos.yaml"
+    path.write_text(SLOS_YAML)
+    plan = runner.invoke(app, ["apply", "-f", str(path), "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    assert "+ create churn-model:availability" in plan.output
+    assert "3 create, 0 update, 0 delete, 0 unchanged (dry run: nothing written)" in plan.output
+    assert slo_names(db) == []
+
+    applied = runner.invoke(app, ["apply", "-f", str(path)])
+    assert applied.exit_code == 0, applied.output
+    assert slo_names(db) == [
+        "churn-model:availability",
+        "churn-model:latency",
+        "fraud-model:accuracy",
+    ]
+
+    path.write_text(SLOS_YAML.replace("0.999", "0.995").split("  - name: latency")[0])
+    updated = runner.invoke(app, ["apply", "-f", str(path), "--prune"])
+    assert updated.exit_code == 0, updated.output
+    assert "~ update churn-model:availability" in updated.output
+    assert "objective: 0.999 -> 0.995" in updated.output
+    assert "- delete churn-model:latency" in updated.output
+    assert slo_names(db) == ["churn-model:availability", "fraud-model:accuracy"]
+
+
+def test_a_bad_file_names_document_field_and_reason(
+    env: dict[str, str], db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(SLOS_YAML.replace("window: 7d", "window: 7x").replace("0.95\n", "1.5\n"))
+    result = runner.invoke(app, ["apply", "-f", str(path)])
+    assert result.exit_code == 1
+    assert "invalid, nothing applied" in result.output
+    assert "document 1, slos[1].window: '7x' is not a window" in result.output
+    assert "document 2.objective: must be between 0 and 1" in result.output
+    assert slo_names(db) == []
+
+    path.write_text("service: [unclosed\n")
+    broken = runner.invoke(app, ["apply", "-f", str(path)])
+    assert broken.exit_code == 1
+    assert "not valid YAML" in broken.output
+    missing = runner.invoke(app, ["apply", "-f", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 1
+    assert "cannot read" in missing.output
+
+
+def test_apply_through_a_server(
+    env: dict[str, str], db: Engine, tmp_path: Path, make_token: Callable[..., Headers]
+) -> None:
+    path = tmp_path / "slos.yaml"
+    path.write_text(SLOS_YAML)
+    token = make_token("write", name="deployer")["Authorization"].removeprefix("Bearer ")
+    with serve_in_thread(create_app(Settings())) as url:
+        result = runner.invoke(app, ["apply", "-f", str(path), "--url", url, "--token", token])
+        assert result.exit_code == 0, result.output
+        assert "3 create" in result.output
+        refused = runner.invoke(
+            app, ["apply", "-f", str(path), "--url", url, "--token", "slo_wrong"]
+        )
+        assert refused.exit_code == 1
+        assert "401" in refused.output
+    assert len(slo_names(db)) == 3
+    unreachable = runner.invoke(
+        app, ["apply", "-f", str(path), "--url", f"http://127.0.0.1:{free_port()}"]
+    )
+    assert unreachable.exit_code == 3
+    assert "unreachable" in unreachable.output
+
+
+def test_migrate_up_and_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLO_DATABASE_URL", f"sqlite:///{tmp_path / 'm.db'}")
+    up = runner.invoke(app, ["migrate"])
+    assert up.exit_code == 0, up.output
+    assert "schema at 0001" in up.output
+    down = runner.invoke(app, ["migrate", "base", "--down"])
+    assert down.exit_code == 0, down.output
+    assert "base (empty)" in down.output
+
+
+def test_version_and_help() -> None:
+    assert runner.invoke(app, ["version"]).output.strip().count(".") == 2
+    help_text = runner.invoke(app, ["--help"]).output
+    for command in ("serve", "migrate", "apply", "token", "version"):
+        assert command in help_text
+
+
+@pytest.fixture
+def served_demo(env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "slo_service", "serve", "--demo", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def test_serve_demo_creates_a_model_with_every_kind(
+    served_demo: str, db: Engine, make_token: Callable[..., Headers]
+) -> None:
+    body = httpx.get(f"{served_demo}/api/v1/slos", headers=make_token("read")).json()
+    assert body["count"] == 5
+    assert {slo["kind"] for slo in body["data"]} == {
+        "availability", "latency", "model_freshness", "accuracy", "data_freshness",
+    }  # fmt: skip
+    assert {slo["sli"]["source"] for slo in body["data"]} == {"push"}
+    with Session(db) as session:
+        events = session.exec(select(func.count()).select_from(PushEvent)).one()
+        first, last = session.exec(select(func.min(PushEvent.ts), func.max(PushEvent.ts))).one()
+    assert events == 5 * demo.DAYS * 24 * 12
+    assert (last - first).days == demo.DAYS - 1
