@@ -1,34 +1,53 @@
 """Dependencies shared by the routers: settings, the session (owns the transaction), callers."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from slo_service.config import Settings
-from slo_service.db import session_scope
 from slo_service.domain.scopes import Scope, grants
 from slo_service.errors import Forbidden, Unauthorized
 from slo_service.services import tokens
 from slo_service.services.tokens import Principal
 from slo_service.sources.base import QueryChecker
 
+# The light dependencies are ``async def`` so they run on the event loop: a sync one would cost
+# a hop to the thread pool for every request.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; committed after the route returns, before the response is sent."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request, committed after the route returns and before the response is
+    sent, rolled back on any error. Opening it does no I/O; ending it runs in the thread pool."""
     engine: Engine = request.app.state.engine
-    with session_scope(engine) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
 
 
-def get_checker(request: Request) -> QueryChecker:
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_checker(request: Request) -> QueryChecker:
     checker: QueryChecker = request.app.state.checker
     return checker
 

@@ -17,7 +17,7 @@ from slo_service.models import SLO, PushEvent
 from slo_service.repositories import events as event_repo
 from slo_service.schemas import SLOCreate
 from slo_service.services import slos
-from slo_service.sources.base import Problem, QueryChecker
+from slo_service.sources.base import NoQueryChecker, QueryChecker
 
 SERVICE = "demo-churn-model"
 STEP = timedelta(minutes=5)
@@ -40,18 +40,11 @@ DEMO_SLOS: list[dict[str, object]] = [
 ]  # fmt: skip
 
 
-class _NoCheck:
-    """Pushed SLIs have no queries to check."""
-
-    def check(self, sli: object) -> list[Problem]:
-        return []
-
-
 def seed(session: Session, *, now: datetime, checker: QueryChecker | None = None) -> bool:
     """Create the demo on an empty database; returns False (and does nothing) otherwise."""
     if session.exec(select(func.count()).select_from(SLO)).one():
         return False
-    checker = checker or _NoCheck()
+    checker = checker or NoQueryChecker()
     rng = random.Random(20261123)
     end = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
     for spec in DEMO_SLOS:
