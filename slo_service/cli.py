@@ -62,6 +62,7 @@ def serve(
             if created
             else "demo: the database is not empty; left it as it is"
         )
+        typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
     uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="info")
 
 

@@ -159,8 +159,8 @@ class SLOCreate(_Input):
     def _objective_range(cls, value: float | None) -> float | None:
         if value is not None and not 0 < value < 1:
             raise ValueError(
-                f"must be between 0 and 1 exclusive (e.g. 0.999 for 99.9%), got {value}; "
-                "or give objective_percent"
+                f"must be between 0 and 1 exclusive, got {value} "
+                "(0.999 means 99.9%; or give objective_percent: 99.9)"
             )
         return value
 

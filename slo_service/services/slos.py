@@ -109,6 +109,7 @@ def create(session: Session, values: Columns, *, actor: str) -> SLO:
     service, name = values["service"], values["name"]
     _ensure_free(session, service, name, other_than=None)
     slo = SLO(**values)
+    slo.updated_at = slo.created_at
     try:
         slo_repo.add(session, slo)
     except IntegrityError:
