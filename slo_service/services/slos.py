@@ -104,26 +104,34 @@ def _ensure_free(session: Session, service: str, name: str, *, other_than: int |
         )
 
 
-def create(session: Session, values: Columns, *, actor: str) -> SLO:
-    """Store a new SLO from ``prepare``d values."""
-    service, name = values["service"], values["name"]
-    _ensure_free(session, service, name, other_than=None)
-    slo = SLO(**values)
-    slo.updated_at = slo.created_at
+def _store(session: Session, slo: SLO, *, action: str, actor: str, changes: Columns) -> SLO:
+    """Write ``slo`` and its audit entry; a name taken meanwhile is a conflict, not a 500."""
     try:
         slo_repo.add(session, slo)
     except IntegrityError:
-        raise Conflict(f"service {service!r} has an SLO named {name!r} already") from None
+        raise Conflict(f"service {slo.service!r} has an SLO named {slo.name!r} already") from None
+    _audit(session, slo, action=action, actor=actor, changes=changes)
+    return slo
+
+
+def _audit(session: Session, slo: SLO, *, action: str, actor: str, changes: Columns) -> None:
     audit.record(
         session,
         actor=actor,
-        action="slo.create",
+        action=action,
         target_type="slo",
         target_id=slo.id or 0,
         target=f"{slo.service}:{slo.name}",
-        changes=_audit_view(slo),
+        changes=changes,
     )
-    return slo
+
+
+def create(session: Session, values: Columns, *, actor: str) -> SLO:
+    """Store a new SLO from ``prepare``d values."""
+    _ensure_free(session, values["service"], values["name"], other_than=None)
+    slo = SLO(**values)
+    slo.updated_at = slo.created_at
+    return _store(session, slo, action="slo.create", actor=actor, changes=_audit_view(values))
 
 
 def changes_of(slo: SLO, values: Columns) -> dict[str, Any]:
@@ -135,26 +143,12 @@ def replace(session: Session, slo: SLO, values: Columns, *, actor: str) -> SLO:
     """Set every field of ``slo`` from ``prepare``d values; audit what changed."""
     _ensure_free(session, values["service"], values["name"], other_than=slo.id)
     changes = changes_of(slo, values)
-    if changes:
-        for field, value in values.items():
-            setattr(slo, field, value)
-        slo.updated_at = utcnow()
-        try:
-            slo_repo.add(session, slo)
-        except IntegrityError:
-            raise Conflict(
-                f"service {slo.service!r} has an SLO named {slo.name!r} already"
-            ) from None
-        audit.record(
-            session,
-            actor=actor,
-            action="slo.update",
-            target_type="slo",
-            target_id=slo.id or 0,
-            target=f"{slo.service}:{slo.name}",
-            changes=changes,
-        )
-    return slo
+    if not changes:
+        return slo
+    for field, value in values.items():
+        setattr(slo, field, value)
+    slo.updated_at = utcnow()
+    return _store(session, slo, action="slo.update", actor=actor, changes=changes)
 
 
 def merge_patch(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,19 +178,11 @@ def patched(slo: SLO, patch: SLOPatch) -> SLOCreate:
 
 def delete(session: Session, slo: SLO, *, actor: str, purge: bool = False) -> None:
     """Soft delete (history kept), or purge the SLO and everything stored for it."""
-    target = f"{slo.service}:{slo.name}"
+    _audit(session, slo, action="slo.purge" if purge else "slo.delete", actor=actor, changes={})
     if purge:
         slo_repo.purge(session, slo)
     else:
         slo_repo.soft_delete(session, slo, at=utcnow())
-    audit.record(
-        session,
-        actor=actor,
-        action="slo.purge" if purge else "slo.delete",
-        target_type="slo",
-        target_id=slo.id or 0,
-        target=target,
-    )
 
 
 def list_page(
