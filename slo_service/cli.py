@@ -1,12 +1,17 @@
 """The ``slo-service`` command: serve, migrate, apply, token, version."""
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from slo_service import __version__, schema
 from slo_service.app import create_app
@@ -14,7 +19,7 @@ from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.scopes import parse_scopes
 from slo_service.domain.windows import parse_duration
-from slo_service.errors import InvalidInput, SloServiceError, format_loc
+from slo_service.errors import InvalidInput, SloServiceError, clean_message, format_loc
 from slo_service.schemas import ApplyResult
 from slo_service.services import apply as apply_service
 from slo_service.services import demo, tokens
@@ -38,6 +43,31 @@ def _fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _settings() -> Settings:
+    """The settings from the environment, or exit naming the variable that is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"SLO_{'_'.join(map(str, e['loc'])).upper()}: {clean_message(e['msg'])}"
+            for e in exc.errors()
+        ]
+        raise _fail("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """An engine for the configured database; unreachable means exit 3 with the reason."""
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise _fail(f"database unreachable at {where}: {exc.orig}", EXIT_UNREACHABLE) from None
+    finally:
+        engine.dispose()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -50,19 +80,20 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API (and, with SLO_MIGRATE_ON_START=true, the default, migrate first)."""
-    settings = Settings()
+    settings = _settings()
+    with _database(settings) as engine:
+        if settings.migrate_on_start:
+            schema.upgrade(engine)
+        if demo_data:
+            with session_scope(engine) as session:
+                created = demo.seed(session, now=utcnow())
+            typer.echo(
+                f"demo: created service {demo.SERVICE!r} with {len(demo.DEMO_SLOS)} SLOs"
+                if created
+                else "demo: the database is not empty; left it as it is"
+            )
+            typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
     engine = make_engine(settings.database_url)
-    if settings.migrate_on_start:
-        schema.upgrade(engine)
-    if demo_data:
-        with session_scope(engine) as session:
-            created = demo.seed(session, now=utcnow())
-        typer.echo(
-            f"demo: created service {demo.SERVICE!r} with {len(demo.DEMO_SLOS)} SLOs"
-            if created
-            else "demo: the database is not empty; left it as it is"
-        )
-        typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
     uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="info")
 
 
@@ -72,12 +103,12 @@ def migrate(
     down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION instead.")] = False,
 ) -> None:
     """Bring the database schema (SLO_DATABASE_URL) to a revision, head by default."""
-    engine = make_engine(Settings().database_url)
-    if down:
-        schema.downgrade(engine, revision)
-    else:
-        schema.upgrade(engine, revision)
-    typer.echo(f"schema at {', '.join(sorted(schema.current(engine))) or 'base (empty)'}")
+    with _database(_settings()) as engine:
+        if down:
+            schema.downgrade(engine, revision)
+        else:
+            schema.upgrade(engine, revision)
+        typer.echo(f"schema at {', '.join(sorted(schema.current(engine))) or 'base (empty)'}")
 
 
 @app.command()
@@ -102,10 +133,9 @@ def token_create(
         lifetime = parse_duration(expires_in) if expires_in else None
     except ValueError as exc:
         raise _fail(f"error: {exc}") from None
-    engine = make_engine(Settings().database_url)
     expires_at = utcnow() + lifetime if lifetime else None
     try:
-        with session_scope(engine) as session:
+        with _database(_settings()) as engine, session_scope(engine) as session:
             token, plaintext = tokens.create(
                 session, name=name, scopes=parsed, expires_at=expires_at, actor=CLI_ACTOR
             )
@@ -120,8 +150,7 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (names, scopes, state; never the tokens themselves)."""
-    engine = make_engine(Settings().database_url)
-    with session_scope(engine) as session:
+    with _database(_settings()) as engine, session_scope(engine) as session:
         for token in tokens.list_all(session):
             state = "revoked" if token.revoked_at else "active"
             if token.expires_at and token.expires_at <= utcnow():
@@ -132,9 +161,8 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> None:
     """Revoke a token at once."""
-    engine = make_engine(Settings().database_url)
     try:
-        with session_scope(engine) as session:
+        with _database(_settings()) as engine, session_scope(engine) as session:
             tokens.revoke(session, name=name, actor=CLI_ACTOR)
     except SloServiceError as exc:
         raise _fail(f"error: {exc.detail}") from None
@@ -181,12 +209,11 @@ def _read(file: Path) -> str:
 
 
 def _apply_local(items: list[apply_service.Item], dry_run: bool, prune: bool) -> ApplyResult:
-    settings = Settings()
-    engine = make_engine(settings.database_url)
+    settings = _settings()
     checker = PrometheusChecker(
         str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
     )
-    with session_scope(engine) as session:
+    with _database(settings) as engine, session_scope(engine) as session:
         return apply_service.apply(
             session, items, dry_run=dry_run, prune=prune, actor=CLI_ACTOR, checker=checker
         )

@@ -213,3 +213,19 @@ def test_serve_demo_creates_a_model_with_every_kind(
         first, last = session.exec(select(func.min(PushEvent.ts), func.max(PushEvent.ts))).one()
     assert events == 5 * demo.DAYS * 24 * 12
     assert (last - first).days == demo.DAYS - 1
+
+
+def test_unreachable_database_and_bad_settings_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"postgresql://app:secret@127.0.0.1:{free_port()}/slo"
+    monkeypatch.setenv("SLO_DATABASE_URL", url)
+    for command in (["migrate"], ["token", "list"], ["serve"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 3, (command, result.output)
+        assert "database unreachable at postgresql+psycopg://app:***@127.0.0.1" in result.output
+        assert "secret" not in result.output
+    monkeypatch.setenv("SLO_DATABASE_URL", "mysql://x")
+    monkeypatch.setenv("SLO_BUCKET_SECONDS", "abc")
+    bad = runner.invoke(app, ["migrate"])
+    assert bad.exit_code == 1
+    assert "SLO_DATABASE_URL: must be an sqlite:///" in bad.output
+    assert "SLO_BUCKET_SECONDS: Input should be a valid integer" in bad.output
