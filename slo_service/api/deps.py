@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -57,26 +58,25 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 CheckerDep = Annotated[QueryChecker, Depends(get_checker)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("send the token as 'Authorization: Bearer <token>'")
-    return value.strip()
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `slo-service token create`, as `Authorization: Bearer <token>`.",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def require(scope: Scope) -> Callable[..., Principal]:
     """A dependency that returns the caller, or raises 401 (no/bad token) or 403 (scope)."""
 
-    def caller(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
-        token = _bearer(request)
-        if token is None:
+    def caller(credentials: Credentials, session: SessionDep, settings: SettingsDep) -> Principal:
+        if credentials is None:
             if scope is Scope.READ and settings.public_read:
                 return Principal(name="anonymous", scopes=frozenset({Scope.READ}))
-            raise Unauthorized(f"this needs an API token with the {scope} scope")
-        principal = tokens.authenticate(session, token)
+            raise Unauthorized(
+                f"this needs an API token with the {scope} scope, "
+                "sent as 'Authorization: Bearer <token>'"
+            )
+        principal = tokens.authenticate(session, credentials.credentials)
         if not grants(principal.scopes, scope):
             held = ", ".join(sorted(principal.scopes))
             raise Forbidden(f"token {principal.name!r} has scopes [{held}]; this needs {scope}")

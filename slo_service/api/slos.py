@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from slo_service.api.deps import CheckerDep, Reader, SessionDep, Writer
 from slo_service.domain.kinds import Kind
@@ -21,7 +21,9 @@ from slo_service.services import apply as apply_service
 from slo_service.services import slos
 
 ERRORS = error_responses(401, 403, 404, 409, 422)
-SloRef = Annotated[str, "numeric id, service:name, or a name unique across services"]
+SloRef = Annotated[
+    str, Path(description="The numeric id, service:name, or a name unique across services.")
+]
 
 router = APIRouter(prefix="/slos", tags=["slos"], responses=ERRORS)
 

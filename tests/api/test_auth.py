@@ -23,7 +23,8 @@ def test_missing_token_is_401_with_a_challenge(client: TestClient) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json() == {
         "error": "Unauthorized",
-        "detail": "this needs an API token with the read scope",
+        "detail": "this needs an API token with the read scope, "
+        "sent as 'Authorization: Bearer <token>'",
     }
 
 
@@ -33,7 +34,7 @@ def test_unknown_and_malformed_tokens_are_401(client: TestClient) -> None:
     assert "unknown API token" in unknown.json()["detail"]
     basic = client.get(API, headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert basic.status_code == 401
-    assert "Bearer" in basic.json()["detail"]
+    assert "'Authorization: Bearer <token>'" in basic.json()["detail"]
 
 
 def test_scopes_decide_what_a_token_may_do(
