@@ -71,13 +71,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def new_session(engine: Engine) -> Session:
+    """A session for one unit of work; opening it does no I/O."""
+    return Session(engine, expire_on_commit=False)
+
+
+def finish(session: Session, *, commit: bool) -> None:
+    """End a unit of work: commit (or roll back), then give the connection back."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    session = new_session(engine)
+    try:
+        yield session
+    except BaseException:
+        finish(session, commit=False)
+        raise
+    finish(session, commit=True)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from slo_service.config import Settings
+from slo_service.db import finish, new_session
 from slo_service.domain.scopes import Scope, grants
 from slo_service.errors import Forbidden, Unauthorized
 from slo_service.services import tokens
@@ -29,23 +30,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request, committed after the route returns and before the response is
     sent, rolled back on any error. Opening it does no I/O; ending it runs in the thread pool."""
     engine: Engine = request.app.state.engine
-    session = Session(engine, expire_on_commit=False)
+    session = new_session(engine)
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_end, session, commit=False)
+        await run_in_threadpool(finish, session, commit=False)
         raise
-    await run_in_threadpool(_end, session, commit=True)
-
-
-def _end(session: Session, *, commit: bool) -> None:
-    try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.close()
+    await run_in_threadpool(finish, session, commit=True)
 
 
 async def get_checker(request: Request) -> QueryChecker:
