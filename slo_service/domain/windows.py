@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -67,3 +67,43 @@ def parse_timezone(name: str) -> ZoneInfo:
         raise ValueError(
             f"{name!r} is not an IANA time zone: use a name such as UTC or Europe/Berlin"
         ) from None
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open time range ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+def period(window: Window, at: datetime, tz: ZoneInfo) -> Span:
+    """The budget period containing ``at``: the rolling window ending at ``at``, or the calendar
+    month or week (Monday first) in ``tz`` that ``at`` falls in (its budget starts afresh)."""
+    if window.length is not None:
+        return Span(at - window.length, at)
+    local = at.astimezone(tz)
+    if window.calendar == "month":
+        start = datetime(local.year, local.month, 1, tzinfo=tz)
+        following = (
+            datetime(local.year + 1, 1, 1, tzinfo=tz)
+            if local.month == 12
+            else datetime(local.year, local.month + 1, 1, tzinfo=tz)
+        )
+    else:
+        monday = local.date() - timedelta(days=local.weekday())
+        start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+        following_day = monday + timedelta(days=7)
+        following = datetime(following_day.year, following_day.month, following_day.day, tzinfo=tz)
+    return Span(start.astimezone(UTC), following.astimezone(UTC))
+
+
+def align(at: datetime, bucket: timedelta) -> datetime:
+    """The start of the bucket (aligned to the Unix epoch) that contains ``at``."""
+    seconds = int(bucket.total_seconds())
+    stamp = int(at.timestamp())
+    return datetime.fromtimestamp(stamp - stamp % seconds, UTC)

@@ -1,8 +1,8 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from slo_service.domain.windows import parse_duration, parse_timezone, parse_window
+from slo_service.domain.windows import align, parse_duration, parse_timezone, parse_window, period
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,95 @@ def test_time_zones() -> None:
     assert str(parse_timezone("Europe/Berlin")) == "Europe/Berlin"
     with pytest.raises(ValueError, match="IANA"):
         parse_timezone("Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("spec", "at", "zone", "start", "end"),
+    [
+        (
+            "30d",
+            "2026-03-15T12:34:00+00:00",
+            "UTC",
+            "2026-02-13T12:34:00+00:00",
+            "2026-03-15T12:34:00+00:00",
+        ),
+        (
+            "month",
+            "2026-03-15T12:34:00+00:00",
+            "UTC",
+            "2026-03-01T00:00:00+00:00",
+            "2026-04-01T00:00:00+00:00",
+        ),
+        (
+            "month",
+            "2026-12-31T23:59:00+00:00",
+            "UTC",
+            "2026-12-01T00:00:00+00:00",
+            "2027-01-01T00:00:00+00:00",
+        ),
+        (
+            "month",
+            "2026-03-31T22:30:00+00:00",
+            "Europe/Berlin",
+            "2026-03-31T22:00:00+00:00",
+            "2026-04-30T22:00:00+00:00",
+        ),
+        (
+            "month",
+            "2026-03-15T00:00:00+00:00",
+            "Europe/Berlin",
+            "2026-02-28T23:00:00+00:00",
+            "2026-03-31T22:00:00+00:00",
+        ),
+        (
+            "week",
+            "2026-11-23T10:00:00+00:00",
+            "UTC",
+            "2026-11-23T00:00:00+00:00",
+            "2026-11-30T00:00:00+00:00",
+        ),
+        (
+            "week",
+            "2026-11-22T23:30:00+00:00",
+            "Asia/Tokyo",
+            "2026-11-22T15:00:00+00:00",
+            "2026-11-29T15:00:00+00:00",
+        ),
+        (
+            "month",
+            "2026-02-10T00:00:00+00:00",
+            "America/New_York",
+            "2026-02-01T05:00:00+00:00",
+            "2026-03-01T05:00:00+00:00",
+        ),
+    ],
+    ids=[
+        "rolling",
+        "month",
+        "december",
+        "berlin-next-month-local",
+        "berlin-dst-inside",
+        "week-monday",
+        "tokyo-week-crosses-utc-day",
+        "new-york",
+    ],
+)
+def test_periods(spec: str, at: str, zone: str, start: str, end: str) -> None:
+    span = period(parse_window(spec), datetime.fromisoformat(at), parse_timezone(zone))
+    assert span.start == datetime.fromisoformat(start)
+    assert span.end == datetime.fromisoformat(end)
+
+
+@pytest.mark.parametrize(
+    ("at", "bucket", "expected"),
+    [
+        ("2026-11-23T10:00:59.9+00:00", 60, "2026-11-23T10:00:00+00:00"),
+        ("2026-11-23T10:01:00+00:00", 60, "2026-11-23T10:01:00+00:00"),
+        ("2026-11-23T10:07:30+00:00", 300, "2026-11-23T10:05:00+00:00"),
+        ("2026-11-23T11:07:30+01:00", 300, "2026-11-23T10:05:00+00:00"),
+    ],
+    ids=["inside", "on-edge", "five-minutes", "other-offset"],
+)
+def test_align(at: str, bucket: int, expected: str) -> None:
+    aligned = align(datetime.fromisoformat(at), timedelta(seconds=bucket))
+    assert aligned == datetime.fromisoformat(expected)
