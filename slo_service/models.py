@@ -3,7 +3,18 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from slo_service.db import UTCDateTime, utcnow
@@ -57,6 +68,27 @@ class SLO(SQLModel, table=True):
     created_at: datetime = _when()
     updated_at: datetime = _when()
     deleted_at: datetime | None = _when(nullable=True)
+    evaluated_until: datetime | None = _when(nullable=True)
+    last_success_at: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SliBlock(SQLModel, table=True):
+    """One hour of an SLO's buckets (see ``domain.blocks``): packed float64 arrays of good and
+    total per bucket, and the SLO's running totals from before the block."""
+
+    __tablename__ = "sli_block"
+
+    slo_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("slo.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    start: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    good: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    total: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    good_before: float
+    total_before: float
 
 
 class ApiToken(SQLModel, table=True):

@@ -160,7 +160,7 @@ def test_migrate_up_and_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SLO_DATABASE_URL", f"sqlite:///{tmp_path / 'm.db'}")
     up = runner.invoke(app, ["migrate"])
     assert up.exit_code == 0, up.output
-    assert "schema at 0001" in up.output
+    assert "schema at 0002" in up.output
     down = runner.invoke(app, ["migrate", "base", "--down"])
     assert down.exit_code == 0, down.output
     assert "base (empty)" in down.output

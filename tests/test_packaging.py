@@ -50,4 +50,4 @@ def test_wheel_runs_migrations_outside_the_checkout(tmp_path: Path) -> None:
         text=True,
     )
     assert migrated.returncode == 0, migrated.stderr
-    assert "schema at 0001" in migrated.stdout
+    assert "schema at 0002" in migrated.stdout

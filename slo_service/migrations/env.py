@@ -1,14 +1,28 @@
 """Alembic environment: runs against the connection handed in by ``slo_service.schema``, or
 against ``SLO_DATABASE_URL`` when called as plain ``alembic``."""
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
+from sqlmodel.sql.sqltypes import AutoString
 
 from slo_service import models  # noqa: F401  (registers the tables on the metadata)
 from slo_service.config import Settings
-from slo_service.db import make_engine, metadata
+from slo_service.db import UTCDateTime, make_engine, metadata
 
 config = context.config
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Render the project's column types as plain SQLAlchemy ones, so that revisions never
+    import the application (they must keep working as the code changes)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    return False
 
 
 def _run(connection: Connection) -> None:
@@ -17,6 +31,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

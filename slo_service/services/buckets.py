@@ -1,0 +1,58 @@
+"""Writing (good, total) per bucket and reading running totals, over ``domain.blocks``."""
+
+from collections.abc import Iterable, Sequence
+
+from sqlmodel import Session
+
+from slo_service.domain.blocks import Block, Layout, by_block, cum_at
+from slo_service.domain.budget import Counts
+from slo_service.repositories import blocks as block_repo
+
+
+def write(
+    session: Session,
+    slo_id: int,
+    values: Iterable[tuple[int, Counts]],
+    *,
+    layout: Layout,
+    add: bool,
+) -> None:
+    """Store counts per bucket start (epoch seconds): added to what is there (pushed events),
+    or replacing it (a measured bucket, so measuring it twice changes nothing)."""
+    groups = dict(by_block(values, layout))
+    if not groups:
+        return
+    first, last = min(groups), max(groups)
+    previous = block_repo.newest_at_or_before(session, slo_id, first - 1)
+    stored = block_repo.between(session, slo_id, first, last)
+    running = previous.after if previous else Counts()
+    delta = Counts()
+    changed: list[Block] = []
+    for start in sorted(stored.keys() | groups.keys()):
+        block = stored.get(start) or Block.empty(start, layout, running)
+        dirty = start not in stored or block.before != running
+        block.before = running
+        for slot, counts in groups.get(start, ()):
+            old = Counts(block.good[slot], block.total[slot])
+            new = old + counts if add else counts
+            block.good[slot], block.total[slot] = new.good, new.total
+            delta = delta + (new - old)
+            dirty = True
+        if dirty:
+            changed.append(block)
+        running = block.after
+    block_repo.save(session, slo_id, changed)
+    if delta != Counts():
+        block_repo.shift_after(session, slo_id, last, delta)
+
+
+def totals_at(
+    session: Session, slo_id: int, stamps: Sequence[int], *, layout: Layout
+) -> list[Counts]:
+    """Running totals just before each instant; one indexed lookup per instant."""
+    return [
+        cum_at(
+            block_repo.newest_at_or_before(session, slo_id, layout.block_of(stamp)), stamp, layout
+        )
+        for stamp in stamps
+    ]
