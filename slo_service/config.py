@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import AnyHttpUrl, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from slo_service.domain.blocks import Layout
+
 
 class Settings(BaseSettings):
     """Every setting of slo-service; each one is ``SLO_<NAME>`` in the environment."""
@@ -40,6 +42,18 @@ class Settings(BaseSettings):
         default=AnyHttpUrl("http://127.0.0.1:8000"),
         description="Base URL of this service, used in links in alerts and gate reasons.",
     )
+
+    @field_validator("bucket_seconds")
+    @classmethod
+    def _divides_an_hour(cls, value: int) -> int:
+        if 3600 % value:
+            raise ValueError("must divide an hour evenly, e.g. 60, 300 or 600")
+        return value
+
+    @property
+    def layout(self) -> Layout:
+        """Where buckets are stored (``domain.blocks``)."""
+        return Layout(self.bucket_seconds)
 
     @field_validator("database_url")
     @classmethod

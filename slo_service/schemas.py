@@ -243,6 +243,56 @@ class SLOsPublic(BaseModel):
     count: int = Field(description="How many SLOs match the filters in all pages.")
 
 
+class WindowPublic(BaseModel):
+    spec: str
+    start: datetime = Field(description="Start of the measured span (period start if calendar).")
+    end: datetime = Field(description="End of the measured span: the last evaluated bucket's end.")
+
+
+class BudgetPublic(BaseModel):
+    total: float = Field(description="The error budget as a fraction: 1 - objective.")
+    consumed: float | None = Field(description="Fraction of the budget spent; above 1 overspent.")
+    remaining: float | None = Field(description="1 - consumed; negative when overspent.")
+    remaining_minutes: float | None = Field(
+        description="For timeslice SLOs: bad minutes still allowed in the period."
+    )
+
+
+class FiringTierPublic(BaseModel):
+    severity: Literal["page", "ticket"]
+    long_window: str
+    short_window: str
+    factor: float = Field(description="Burn rate both windows exceed.")
+    long_burn_rate: float
+    short_burn_rate: float
+
+
+class SLOStatusPublic(BaseModel):
+    """Where an SLO stands as of its last evaluated bucket."""
+
+    id: int
+    service: str
+    name: str
+    objective: float
+    window: WindowPublic
+    sli: float | None
+    good: float
+    total: float
+    error_budget: BudgetPublic
+    burn_rates: dict[str, float | None] = Field(
+        description="Burn rate over 5m, 30m, 1h, 2h, 6h, 1d, 3d and the whole window; "
+        "null without data."
+    )
+    time_to_exhaustion_seconds: float | None = Field(
+        description="Seconds until the budget is spent at the last hour's burn rate; 0 when "
+        "spent, null when not burning."
+    )
+    state: Literal["ok", "warning", "exhausted", "no_data"]
+    alerts: list[FiringTierPublic] = Field(description="Burn-rate tiers firing now.")
+    evaluated_until: datetime | None
+    last_error: str | None
+
+
 class AuditEntryPublic(BaseModel):
     id: int
     at: datetime

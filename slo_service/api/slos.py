@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from slo_service.api.deps import CheckerDep, Reader, SessionDep, Writer
+from slo_service.api.deps import CheckerDep, Reader, SessionDep, SettingsDep, Writer
+from slo_service.db import utcnow
 from slo_service.domain.kinds import Kind
 from slo_service.domain.scopes import Scope, grants
 from slo_service.errors import Forbidden
@@ -15,10 +16,12 @@ from slo_service.schemas import (
     SLOPatch,
     SLOPublic,
     SLOsPublic,
+    SLOStatusPublic,
     error_responses,
 )
 from slo_service.services import apply as apply_service
 from slo_service.services import slos
+from slo_service.services import status as slo_status_service
 
 ERRORS = error_responses(401, 403, 404, 409, 422)
 SloRef = Annotated[
@@ -58,6 +61,15 @@ def list_slos(
 def get_slo(slo_ref: SloRef, session: SessionDep, _caller: Reader) -> SLOPublic:
     """One SLO by numeric id, ``service:name``, or a name unique across services."""
     return slos.to_public(slos.resolve(session, slo_ref))
+
+
+@router.get("/{slo_ref}/status")
+def slo_status(
+    slo_ref: SloRef, session: SessionDep, settings: SettingsDep, _caller: Reader
+) -> SLOStatusPublic:
+    """SLI, error budget, burn rates and firing burn-rate tiers as of the last evaluated bucket."""
+    slo = slos.resolve(session, slo_ref)
+    return slo_status_service.status(session, slo, now=utcnow(), layout=settings.layout)
 
 
 @router.put("/{slo_ref}")

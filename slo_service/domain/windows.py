@@ -107,3 +107,12 @@ def align(at: datetime, bucket: timedelta) -> datetime:
     seconds = int(bucket.total_seconds())
     stamp = int(at.timestamp())
     return datetime.fromtimestamp(stamp - stamp % seconds, UTC)
+
+
+def format_duration(length: timedelta) -> str:
+    """The shortest of ``Nw``/``Nd``/``Nh``/``Nm`` that states ``length`` exactly."""
+    minutes = int(length.total_seconds()) // 60
+    for unit, size in (("w", 7 * 1440), ("d", 1440), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"

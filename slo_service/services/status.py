@@ -1,0 +1,147 @@
+"""An SLO's status: SLI, budget, burn rates, firing tiers, from running totals (no scan)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from slo_service.domain import budget as math
+from slo_service.domain.blocks import Layout, epoch
+from slo_service.domain.budget import Counts
+from slo_service.domain.burn import BURN_WINDOWS, DEFAULT_TIERS, Tier
+from slo_service.domain.kinds import Budgeting
+from slo_service.domain.windows import (
+    align,
+    format_duration,
+    parse_duration,
+    parse_timezone,
+    parse_window,
+    period,
+)
+from slo_service.models import SLO
+from slo_service.schemas import (
+    AlertTier,
+    BudgetPublic,
+    FiringTierPublic,
+    SLOStatusPublic,
+    WindowPublic,
+)
+from slo_service.services import buckets
+
+# The time to exhaustion is given at the burn rate of this window: recent, but not a blip.
+EXHAUSTION_PACE = "1h"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Running totals at one instant, and at that instant minus each length asked for."""
+
+    now: Counts
+    before: dict[timedelta, Counts]
+
+    def over(self, length: timedelta) -> Counts:
+        return self.now - self.before[length]
+
+
+def read(
+    session: Session, slo_id: int, at: datetime, lengths: Iterable[timedelta], *, layout: Layout
+) -> Reading:
+    ordered = sorted(set(lengths))
+    stamp = epoch(at)
+    stamps = [stamp, *(stamp - int(length.total_seconds()) for length in ordered)]
+    totals = buckets.totals_at(session, slo_id, stamps, layout=layout)
+    return Reading(totals[0], dict(zip(ordered, totals[1:], strict=True)))
+
+
+def tiers_of(slo: SLO) -> list[Tier]:
+    configured = (slo.alerting or {}).get("tiers")
+    if not configured:
+        return list(DEFAULT_TIERS)
+    tiers = [AlertTier.model_validate(tier) for tier in configured]
+    return [
+        Tier(
+            t.severity,
+            parse_duration(t.long_window),
+            parse_duration(t.short_window),
+            t.budget_spent,
+        )
+        for t in tiers
+    ]
+
+
+def as_of(slo: SLO, *, now: datetime, layout: Layout) -> datetime | None:
+    """The instant the status describes: the end of the last evaluated bucket. Pushed SLIs are
+    written as events arrive, so theirs is the start of the current bucket."""
+    if slo.sli.get("source") == "push":
+        return align(now, timedelta(seconds=layout.bucket_seconds))
+    return slo.evaluated_until
+
+
+def firing(
+    tiers: Iterable[Tier], reading: Reading, objective: float, period_length: timedelta
+) -> list[FiringTierPublic]:
+    found = []
+    for tier in tiers:
+        long_burn = math.burn_rate(reading.over(tier.long_window), objective)
+        short_burn = math.burn_rate(reading.over(tier.short_window), objective)
+        if tier.fires(long_burn, short_burn, period_length):
+            found.append(
+                FiringTierPublic(
+                    severity=tier.severity,
+                    long_window=format_duration(tier.long_window),
+                    short_window=format_duration(tier.short_window),
+                    factor=tier.factor(period_length),
+                    long_burn_rate=long_burn or 0.0,
+                    short_burn_rate=short_burn or 0.0,
+                )
+            )
+    return found
+
+
+def status(session: Session, slo: SLO, *, now: datetime, layout: Layout) -> SLOStatusPublic:
+    """The SLO as of its last evaluated bucket (``no_data`` before the first evaluation)."""
+    assert slo.id is not None
+    end = as_of(slo, now=now, layout=layout)
+    at = end or align(now, timedelta(seconds=layout.bucket_seconds))
+    span = period(parse_window(slo.window), at, parse_timezone(slo.timezone))
+    tiers = tiers_of(slo)
+    measured = at - span.start
+    lengths = [measured, *BURN_WINDOWS.values()]
+    lengths += [t.long_window for t in tiers] + [t.short_window for t in tiers]
+    reading = read(session, slo.id, at, lengths, layout=layout)
+    counts = reading.over(measured) if end else Counts()
+    timeslices = slo.budgeting == Budgeting.TIMESLICES
+    budget = math.budget(counts, slo.objective, length=span.length, timeslices=timeslices)
+    burns = {
+        name: math.burn_rate(reading.over(d), slo.objective) for name, d in BURN_WINDOWS.items()
+    }
+    alerts = firing(tiers, reading, slo.objective, span.length) if end else []
+    return SLOStatusPublic(
+        id=slo.id,
+        service=slo.service,
+        name=slo.name,
+        objective=slo.objective,
+        window=WindowPublic(spec=slo.window, start=span.start, end=at),
+        sli=math.sli(counts),
+        good=counts.good,
+        total=counts.total,
+        error_budget=BudgetPublic(
+            total=budget.total,
+            consumed=budget.consumed,
+            remaining=budget.remaining,
+            remaining_minutes=budget.remaining_minutes,
+        ),
+        burn_rates={**burns, "window": budget.consumed},
+        time_to_exhaustion_seconds=math.time_to_exhaustion(
+            budget.remaining, burns[EXHAUSTION_PACE], length=span.length
+        ),
+        state=math.state(
+            budget.remaining,
+            warn_threshold=float(slo.gate.get("warn_threshold", 0.25)),
+            paging=any(alert.severity == "page" for alert in alerts),
+        ),
+        alerts=alerts,
+        evaluated_until=end,
+        last_error=slo.last_error,
+    )
