@@ -4,7 +4,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from slo_service import __version__, schema
-from slo_service.api import audit, health, slos
+from slo_service.api import audit, events, health, slos
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api = APIRouter(prefix="/api/v1")
     api.include_router(slos.router)
     api.include_router(slos.apply_router)
+    api.include_router(events.router)
     api.include_router(audit.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -86,7 +86,7 @@ def serve(
             schema.upgrade(engine)
         if demo_data:
             with session_scope(engine) as session:
-                created = demo.seed(session, now=utcnow())
+                created = demo.seed(session, now=utcnow(), layout=settings.layout)
             typer.echo(
                 f"demo: created service {demo.SERVICE!r} with {len(demo.DEMO_SLOS)} SLOs"
                 if created

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -291,6 +292,36 @@ class SLOStatusPublic(BaseModel):
     alerts: list[FiringTierPublic] = Field(description="Burn-rate tiers firing now.")
     evaluated_until: datetime | None
     last_error: str | None
+
+
+class EventIn(_Input):
+    """One push: good and total events of an SLO with the push source, at a time."""
+
+    slo: str = Field(description="The SLO's id, service:name, or unique name.")
+    timestamp: AwareDatetime
+    good: float = Field(ge=0, allow_inf_nan=False)
+    total: float = Field(ge=0, allow_inf_nan=False)
+    event_id: str = Field(
+        min_length=1, max_length=200, description="Unique per SLO; a retried push is ignored."
+    )
+
+    @model_validator(mode="after")
+    def _good_within_total(self) -> Self:
+        if self.good > self.total:
+            raise ValueError(f"good ({self.good}) must not exceed total ({self.total})")
+        return self
+
+
+class EventsIn(_Input):
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class EventsResult(BaseModel):
+    accepted: int = Field(description="New events stored and counted.")
+    duplicates: int = Field(description="Events whose event_id was stored already: ignored.")
+    rejected: list[dict[str, Any]] = Field(
+        description="Each bad item: its index, event_id and errors; the others were kept."
+    )
 
 
 class AuditEntryPublic(BaseModel):

@@ -213,6 +213,12 @@ def test_serve_demo_creates_a_model_with_every_kind(
         first, last = session.exec(select(func.min(PushEvent.ts), func.max(PushEvent.ts))).one()
     assert events == 5 * demo.DAYS * 24 * 12
     assert (last - first).days == demo.DAYS - 1
+    status = httpx.get(
+        f"{served_demo}/api/v1/slos/{demo.SERVICE}:availability/status", headers=make_token("read")
+    ).json()
+    assert status["total"] > 1_000_000  # 30 days of traffic, counted
+    assert 0 < status["error_budget"]["consumed"] < 1
+    assert status["burn_rates"]["3d"] > status["burn_rates"]["1d"]  # the incident, 3 days ago
 
 
 def test_unreachable_database_and_bad_settings_say_so(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,17 +1,28 @@
-"""Pushed (good, total) events."""
+"""Pushed (good, total) events; each (SLO, event_id) is stored once."""
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
 
 from slo_service.models import PushEvent
 
+# SQLite allows 32,766 parameters in a statement; an event has six.
+_CHUNK = 2000
 
-def add_many(session: Session, events: Sequence[PushEvent]) -> None:
-    """Bulk insert; the caller's transaction decides whether they stay."""
-    if events:
-        session.execute(
-            insert(PushEvent),
-            [event.model_dump(exclude={"id"}) for event in events],
+
+def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, str]]:
+    """Insert the events whose (slo_id, event_id) is not stored yet; return those inserted."""
+    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    inserted: set[tuple[int, str]] = set()
+    for offset in range(0, len(rows), _CHUNK):
+        statement = (
+            insert(PushEvent)
+            .values(list(rows[offset : offset + _CHUNK]))
+            .on_conflict_do_nothing(index_elements=["slo_id", "event_id"])
+            .returning(col(PushEvent.slo_id), col(PushEvent.event_id))
         )
+        inserted.update((slo_id, event_id) for slo_id, event_id in session.execute(statement))
+    return inserted

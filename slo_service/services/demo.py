@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, func, select
 
+from slo_service.domain.blocks import Layout
+from slo_service.domain.budget import Counts
 from slo_service.domain.kinds import Kind
-from slo_service.models import SLO, PushEvent
-from slo_service.repositories import events as event_repo
+from slo_service.models import SLO
 from slo_service.schemas import SLOCreate
-from slo_service.services import slos
+from slo_service.services import events, slos
 from slo_service.sources.base import NoQueryChecker, QueryChecker
 
 SERVICE = "demo-churn-model"
@@ -40,7 +41,9 @@ DEMO_SLOS: list[dict[str, object]] = [
 ]  # fmt: skip
 
 
-def seed(session: Session, *, now: datetime, checker: QueryChecker | None = None) -> bool:
+def seed(
+    session: Session, *, now: datetime, layout: Layout, checker: QueryChecker | None = None
+) -> bool:
     """Create the demo on an empty database; returns False (and does nothing) otherwise."""
     if session.exec(select(func.count()).select_from(SLO)).one():
         return False
@@ -53,25 +56,20 @@ def seed(session: Session, *, now: datetime, checker: QueryChecker | None = None
         )
         slo = slos.create(session, slos.prepare(data, checker), actor="demo")
         assert slo.id is not None
-        event_repo.add_many(session, list(_events(slo.id, Kind(data.kind), end, rng)))
+        events.record(session, slo.id, list(_events(Kind(data.kind), end, rng)), layout=layout)
     return True
 
 
-def _events(slo_id: int, kind: Kind, end: datetime, rng: random.Random) -> Iterator[PushEvent]:
+def _events(
+    kind: Kind, end: datetime, rng: random.Random
+) -> Iterator[tuple[str, datetime, Counts]]:
     start = end - timedelta(days=DAYS)
     incident = (end - INCIDENT_AGO, end - INCIDENT_AGO + INCIDENT_LENGTH)
     at = start
     while at < end:
         in_incident = incident[0] <= at < incident[1]
         good, total = _counts(kind, at, in_incident, rng)
-        yield PushEvent(
-            slo_id=slo_id,
-            event_id=f"demo-{int(at.timestamp())}",
-            ts=at,
-            good=good,
-            total=total,
-            received_at=end,
-        )
+        yield f"demo-{int(at.timestamp())}", at, Counts(good, total)
         at += STEP
 
 
