@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from slo_service.domain.blocks import Block, pack, unpack
@@ -36,20 +36,25 @@ def between(session: Session, slo_id: int, first: int, last: int) -> dict[int, B
     return {row.start: _block(row) for row in rows}
 
 
-def save(session: Session, slo_id: int, blocks: Iterable[Block]) -> None:
-    """Insert or replace the blocks."""
-    for block in blocks:
-        session.merge(
-            SliBlock(
-                slo_id=slo_id,
-                start=block.start,
-                good=pack(block.good),
-                total=pack(block.total),
-                good_before=block.before.good,
-                total_before=block.before.total,
-            )
-        )
-    session.flush()
+def save(session: Session, slo_id: int, blocks: Iterable[Block], *, stored: set[int]) -> None:
+    """Write the blocks in bulk: insert the new ones, update those in ``stored``."""
+    rows = [
+        {
+            "slo_id": slo_id,
+            "start": block.start,
+            "good": pack(block.good),
+            "total": pack(block.total),
+            "good_before": block.before.good,
+            "total_before": block.before.total,
+        }
+        for block in blocks
+    ]
+    new = [row for row in rows if row["start"] not in stored]
+    old = [row for row in rows if row["start"] in stored]
+    if new:
+        session.execute(insert(SliBlock), new)
+    if old:
+        session.execute(update(SliBlock), old)
 
 
 def shift_after(session: Session, slo_id: int, start: int, delta: Counts) -> None:

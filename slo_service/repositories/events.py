@@ -9,20 +9,18 @@ from sqlmodel import Session, col
 
 from slo_service.models import PushEvent
 
-# SQLite allows 32,766 parameters in a statement; an event has six.
-_CHUNK = 2000
-
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, str]]:
     """Insert the events whose (slo_id, event_id) is not stored yet; return those inserted."""
     insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted: set[tuple[int, str]] = set()
-    for offset in range(0, len(rows), _CHUNK):
-        statement = (
-            insert(PushEvent)
-            .values(list(rows[offset : offset + _CHUNK]))
-            .on_conflict_do_nothing(index_elements=["slo_id", "event_id"])
-            .returning(col(PushEvent.slo_id), col(PushEvent.event_id))
-        )
-        inserted.update((slo_id, event_id) for slo_id, event_id in session.execute(statement))
-    return inserted
+    if not rows:
+        return set()
+    statement = (
+        insert(PushEvent)
+        .on_conflict_do_nothing(index_elements=["slo_id", "event_id"])
+        .returning(col(PushEvent.slo_id), col(PushEvent.event_id))
+    )
+    # A list of parameter sets runs as batched multi-row INSERTs compiled once
+    # (SQLAlchemy's "insertmanyvalues"), RETURNING included.
+    result = session.execute(statement, list(rows))
+    return {(slo_id, event_id) for slo_id, event_id in result}

@@ -41,7 +41,7 @@ def write(
         if dirty:
             changed.append(block)
         running = block.after
-    block_repo.save(session, slo_id, changed)
+    block_repo.save(session, slo_id, changed, stored=set(stored))
     if delta != Counts():
         block_repo.shift_after(session, slo_id, last, delta)
 
