@@ -8,13 +8,23 @@ from slo_service.api import audit, events, health, slos
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
-from slo_service.sources.prometheus import PrometheusChecker
+from slo_service.sources.base import SliSource
+from slo_service.sources.prometheus import PrometheusChecker, PrometheusSource
 
 DESCRIPTION = """SLOs and error budgets for ML models in production.
 
 Authenticate with `Authorization: Bearer <token>` (create one with `slo-service token create`).
 Errors answer `{"error": "<Type>", "detail": "<what to fix>"}`; a 422 also lists each field.
 """
+
+
+def sources_for(settings: Settings) -> dict[str, SliSource]:
+    """The SLI sources that evaluation measures with, by ``sli.source``."""
+    return {
+        "prometheus": PrometheusSource(
+            str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
+        )
+    }
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -24,9 +34,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.schema_heads = schema.heads()
-    app.state.checker = PrometheusChecker(
-        str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
-    )
+    prometheus = str(settings.prometheus_url)
+    app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
+    app.state.sources = sources_for(settings)
     install_error_handlers(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(slos.router)

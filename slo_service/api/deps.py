@@ -15,7 +15,7 @@ from slo_service.domain.scopes import Scope, grants
 from slo_service.errors import Forbidden, Unauthorized
 from slo_service.services import tokens
 from slo_service.services.tokens import Principal
-from slo_service.sources.base import QueryChecker
+from slo_service.sources.base import QueryChecker, SliSource
 
 # The light dependencies are ``async def`` so they run on the event loop: a sync one would cost
 # a hop to the thread pool for every request.
@@ -44,6 +44,12 @@ async def get_checker(request: Request) -> QueryChecker:
     return checker
 
 
+async def get_sources(request: Request) -> dict[str, SliSource]:
+    sources: dict[str, SliSource] = request.app.state.sources
+    return sources
+
+
+SourcesDep = Annotated[dict[str, SliSource], Depends(get_sources)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 CheckerDep = Annotated[QueryChecker, Depends(get_checker)]

@@ -3,8 +3,16 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import JSONResponse
 
-from slo_service.api.deps import CheckerDep, Reader, SessionDep, SettingsDep, Writer
+from slo_service.api.deps import (
+    CheckerDep,
+    Reader,
+    SessionDep,
+    SettingsDep,
+    SourcesDep,
+    Writer,
+)
 from slo_service.db import utcnow
 from slo_service.domain.kinds import Kind
 from slo_service.domain.scopes import Scope, grants
@@ -12,6 +20,7 @@ from slo_service.errors import Forbidden
 from slo_service.schemas import (
     ApplyRequest,
     ApplyResult,
+    ErrorBody,
     SLOCreate,
     SLOPatch,
     SLOPublic,
@@ -20,7 +29,7 @@ from slo_service.schemas import (
     error_responses,
 )
 from slo_service.services import apply as apply_service
-from slo_service.services import slos
+from slo_service.services import evaluation, slos
 from slo_service.services import status as slo_status_service
 
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -69,6 +78,27 @@ def slo_status(
 ) -> SLOStatusPublic:
     """SLI, error budget, burn rates and firing burn-rate tiers as of the last evaluated bucket."""
     slo = slos.resolve(session, slo_ref)
+    return slo_status_service.status(session, slo, now=utcnow(), layout=settings.layout)
+
+
+@router.post(
+    "/{slo_ref}/evaluate",
+    response_model=SLOStatusPublic,
+    responses={503: {"model": ErrorBody, "description": "The source failed; nothing moved."}},
+)
+def evaluate_slo(
+    slo_ref: SloRef,
+    session: SessionDep,
+    settings: SettingsDep,
+    sources: SourcesDep,
+    _caller: Writer,
+) -> SLOStatusPublic | JSONResponse:
+    """Measure the SLO's new buckets now (its whole window the first time); answer its status."""
+    slo = slos.resolve(session, slo_ref)
+    outcome = evaluation.evaluate(session, slo, sources=sources, layout=settings.layout)
+    if not outcome.ok:
+        # The error is stored on the SLO (the session commits); nothing was counted.
+        return JSONResponse({"error": "Unavailable", "detail": outcome.error}, status_code=503)
     return slo_status_service.status(session, slo, now=utcnow(), layout=settings.layout)
 
 
