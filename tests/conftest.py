@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from slo_service.config import Settings
 from slo_service.db import make_engine, metadata, session_scope
 from slo_service.domain.scopes import parse_scopes
 from slo_service.services import tokens
+from tests.support.metrics import Scenario, backfill
 from tests.support.servers import free_port, postgres_cluster, prometheus_server
 
 BACKENDS = ["sqlite", "postgres"]
@@ -141,4 +143,19 @@ def session(db: Engine) -> Iterator[Session]:
 def prometheus_url(scratch: Path) -> Iterator[str]:
     """A real Prometheus (Debian's package) with an empty TSDB."""
     with prometheus_server(scratch / "prometheus") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def scenario(scratch: Path) -> Scenario:
+    """Two days of synthetic ML metrics ending three hours ago, on an hour boundary."""
+    now = int(time.time())
+    return Scenario(end=now - now % 3600 - 3 * 3600)
+
+
+@pytest.fixture(scope="session")
+def scenario_prometheus(scratch: Path, scenario: Scenario) -> Iterator[str]:
+    """A real Prometheus serving ``scenario``, backfilled with promtool."""
+    data = backfill(scenario.generate(), scratch / "scenario")
+    with prometheus_server(scratch / "scenario", tsdb=data) as url:
         yield url

@@ -1,0 +1,227 @@
+"""Evaluation against a real Prometheus backfilled with known data, on both backends."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from slo_service.db import session_scope
+from slo_service.domain.blocks import Layout
+from slo_service.models import SLO
+from slo_service.schemas import SLOCreate, SLOStatusPublic
+from slo_service.services import evaluation, slos, status
+from slo_service.sources.base import NoQueryChecker
+from slo_service.sources.prometheus import PrometheusSource
+from tests.support.metrics import Scenario
+from tests.support.servers import free_port
+
+LAYOUT = Layout(60)
+DAY = 86400
+AVAILABILITY = {
+    "kind": "custom",
+    "sli": {
+        "type": "ratio",
+        "good": 'ml_predictions_total{model_name="churn",status!="error"}',
+        "total": 'ml_predictions_total{model_name="churn"}',
+    },
+}
+LATENCY = {"kind": "latency", "params": {"threshold_ms": 500, "model_name": "churn"}}
+ACCURACY = {
+    "kind": "custom",
+    "sli": {"type": "threshold", "query": 'min(ml_model_accuracy{model_name="churn"})',
+            "op": ">=", "threshold": 0.85},
+}  # fmt: skip
+
+
+def at(stamp: int) -> datetime:
+    return datetime.fromtimestamp(stamp, UTC)
+
+
+@pytest.fixture
+def make_slo(db: Engine) -> Callable[..., int]:
+    def make(name: str, spec: dict[str, Any], window: str = "1d") -> int:
+        data = SLOCreate.model_validate(
+            {"service": "churn", "name": name, "objective": 0.99, "window": window, **spec}
+        )
+        with session_scope(db) as session:
+            slo = slos.create(session, slos.prepare(data, NoQueryChecker()), actor="tests")
+            assert slo.id is not None
+            return slo.id
+
+    return make
+
+
+def run(db: Engine, slo_id: int, url: str, now: int, **options: Any) -> evaluation.Outcome:
+    sources = {"prometheus": PrometheusSource(url, timeout=10)}
+    with session_scope(db) as session:
+        slo = session.get(SLO, slo_id)
+        assert slo is not None
+        return evaluation.evaluate(
+            session, slo, sources=sources, layout=LAYOUT, now=at(now), **options
+        )
+
+
+def read(db: Engine, slo_id: int, now: int) -> SLOStatusPublic:
+    with Session(db) as session:
+        slo = session.get(SLO, slo_id)
+        assert slo is not None
+        return status.status(session, slo, now=at(now), layout=LAYOUT)
+
+
+def burn(bad: float, total: float) -> float:
+    return (bad / total) / 0.01
+
+
+def test_ratio_budget_and_burn_rates_equal_the_data(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    slo_id = make_slo("availability", AVAILABILITY)
+    end = scenario.end
+    outcome = run(db, slo_id, scenario_prometheus, now=end + 60)
+    assert outcome.ok, outcome.error
+    result = read(db, slo_id, now=end + 60)
+    assert result.evaluated_until == at(end)
+
+    def counts(seconds: int) -> tuple[float, float]:
+        good = scenario.count("ok", end - seconds, end)
+        return good, good + scenario.count("error", end - seconds, end)
+
+    good, total = counts(DAY)
+    assert result.good == pytest.approx(good, rel=1e-9)
+    assert result.total == pytest.approx(total, rel=1e-9)
+    assert result.error_budget.remaining == pytest.approx(1 - burn(total - good, total), rel=1e-9)
+    for name, seconds in (("1h", 3600), ("6h", 6 * 3600), ("1d", DAY), ("3d", 3 * DAY)):
+        good, total = counts(seconds)
+        assert result.burn_rates[name] == pytest.approx(burn(total - good, total), rel=1e-9), name
+    assert result.burn_rates["1h"] == 0  # the outage was 4 to 5 hours ago
+    assert (result.burn_rates["6h"] or 0) > 1
+
+
+def test_latency_counts_the_le_bucket_of_the_threshold(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    slo_id = make_slo("latency", LATENCY)
+    assert run(db, slo_id, scenario_prometheus, now=scenario.end + 60).ok
+    result = read(db, slo_id, now=scenario.end + 60)
+    start = scenario.end - DAY
+    assert result.good == pytest.approx(scenario.count("le=0.5", start, scenario.end), rel=1e-9)
+    assert result.total == pytest.approx(scenario.count("le=+Inf", start, scenario.end), rel=1e-9)
+
+
+def test_threshold_timeslices(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    slo_id = make_slo("accuracy", ACCURACY)
+    assert run(db, slo_id, scenario_prometheus, now=scenario.end + 60).ok
+    result = read(db, slo_id, now=scenario.end + 60)
+    good, total = scenario.slices(lambda value: value >= 0.85, scenario.end - DAY, scenario.end)
+    assert (result.good, result.total) == (good, total)
+    assert total - good == 30  # the half-hour accuracy drop, minute by minute
+    assert result.error_budget.remaining_minutes == pytest.approx(
+        (1 - burn(30, total)) * 0.01 * 24 * 60, rel=1e-9
+    )
+
+
+def test_incremental_runs_equal_one_shot(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    once = make_slo("once", AVAILABILITY)
+    steps = make_slo("steps", AVAILABILITY)
+    end = scenario.end
+    assert run(db, once, scenario_prometheus, now=end + 60).ok
+    for now in (end - 6 * 3600 + 60, end - 4 * 3600 - 1234, end - 60, end + 60, end + 60):
+        assert run(db, steps, scenario_prometheus, now=now).ok
+    one, many = read(db, once, end + 60), read(db, steps, end + 60)
+    assert (many.good, many.total) == (one.good, one.total)
+    assert many.burn_rates == one.burn_rates
+
+
+def test_a_crash_mid_run_leaves_nothing_and_the_resume_catches_up(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    clean, crashed = make_slo("clean", AVAILABILITY), make_slo("crashed", AVAILABILITY)
+    end = scenario.end
+    assert run(db, clean, scenario_prometheus, now=end + 60).ok
+    assert run(db, crashed, scenario_prometheus, now=end - 8 * 3600).ok
+    sources = {"prometheus": PrometheusSource(scenario_prometheus, timeout=10)}
+
+    def crash() -> None:
+        with session_scope(db) as session:
+            slo = session.get(SLO, crashed)
+            assert slo is not None
+            evaluation.evaluate(session, slo, sources=sources, layout=LAYOUT, now=at(end + 60))
+            raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        crash()
+    halfway = read(db, crashed, end + 60)
+    assert halfway.evaluated_until == at(end - 8 * 3600 - 60)
+    assert run(db, crashed, scenario_prometheus, now=end + 60).ok
+    assert read(db, crashed, end + 60).model_dump(exclude={"id", "name"}) == read(
+        db, clean, end + 60
+    ).model_dump(exclude={"id", "name"})
+
+
+def test_unreachable_prometheus_moves_nothing_and_counts_nothing(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    slo_id = make_slo("availability", AVAILABILITY)
+    end = scenario.end
+    assert run(db, slo_id, scenario_prometheus, now=end - 3600).ok
+    before = read(db, slo_id, end + 60)
+    down = f"http://127.0.0.1:{free_port()}"
+    started = datetime.now(UTC)
+    outcome = run(db, slo_id, down, now=end + 60)
+    assert datetime.now(UTC) - started < timedelta(seconds=5)  # refused fast, never hangs
+    assert not outcome.ok
+    assert "unreachable" in (outcome.error or "")
+    after = read(db, slo_id, end + 60)
+    assert after.evaluated_until == before.evaluated_until
+    assert (after.good, after.total) == (before.good, before.total)
+    assert after.last_error == outcome.error
+    assert run(db, slo_id, scenario_prometheus, now=end + 60).ok
+    caught_up = read(db, slo_id, end + 60)
+    assert caught_up.evaluated_until == at(end)
+    assert caught_up.last_error is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {
+                "kind": "custom",
+                "sli": {
+                    "type": "threshold",
+                    "query": "ml_predictions_total",
+                    "op": ">",
+                    "threshold": 0,
+                },
+            },
+            "returns 2 series where one is expected",
+        ),
+        (
+            {"kind": "latency", "params": {"threshold_ms": 300, "model_name": "churn"}},
+            "no le bound at 0.3 s; its bounds are 0.1, 0.5, 1, +Inf",
+        ),
+    ],
+    ids=["several-series", "threshold-not-a-bound"],
+)
+def test_unusable_answers_are_named_errors(
+    db: Engine,
+    make_slo: Callable[..., int],
+    scenario: Scenario,
+    scenario_prometheus: str,
+    spec: dict[str, Any],
+    message: str,
+) -> None:
+    slo_id = make_slo("broken", spec)
+    outcome = run(db, slo_id, scenario_prometheus, now=scenario.end + 60)
+    assert message in (outcome.error or "")
+    result = read(db, slo_id, scenario.end + 60)
+    assert result.evaluated_until is None
+    assert result.state == "no_data"
+    assert message in (result.last_error or "")

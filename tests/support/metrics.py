@@ -1,0 +1,121 @@
+"""Synthetic ML serving metrics with known truth: OpenMetrics text for promtool to backfill,
+and the per-bucket counts that text implies, computed here independently of the service.
+
+Samples are every 15 s on the minute grid, so an ``increase(x[1m])`` at a minute mark covers
+five samples from edge to edge and equals the true count, counter resets included.
+"""
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STEP = 15
+MODEL = 'model_name="churn"'
+BOUNDS = ("0.1", "0.5", "1", "+Inf")
+
+
+def series(name: str, *labels: str) -> str:
+    return f"{name}{{{','.join((MODEL, *labels))}}}"
+
+
+@dataclass
+class Scenario:
+    """Two days of traffic ending at ``end`` (epoch seconds, an hour boundary), with an outage,
+    a counter reset, a slow hour and an accuracy drop at fixed offsets before ``end``."""
+
+    end: int
+    hours: int = 48
+    outage: tuple[int, int] = (5 * 3600, 4 * 3600)  # seconds before end: from, to
+    reset_at: int = 10 * 3600
+    slow: tuple[int, int] = (8 * 3600, 7 * 3600)
+    drop: tuple[int, int] = (3 * 3600, 2 * 3600 + 1800)
+    increments: dict[str, dict[int, float]] = field(default_factory=dict)
+    accuracy: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def start(self) -> int:
+        return self.end - self.hours * 3600
+
+    def stamps(self) -> range:
+        return range(self.start, self.end + 300 + 1, STEP)  # a few minutes past the end
+
+    def during(self, span: tuple[int, int], stamp: int) -> bool:
+        return self.end - span[0] <= stamp < self.end - span[1]
+
+    def generate(self) -> str:
+        """The OpenMetrics text; fills ``increments`` and ``accuracy`` with the truth."""
+        ok: dict[int, float] = {}
+        error: dict[int, float] = {}
+        latency: dict[str, dict[int, float]] = {bound: {} for bound in BOUNDS}
+        for stamp in self.stamps():
+            first = stamp == self.start  # counters start at 0: no events before the first scrape
+            outage = self.during(self.outage, stamp)
+            ok[stamp], error[stamp] = (2.0, 8.0) if outage else (10.0, 0.0)
+            slow = self.during(self.slow, stamp)
+            shares = (2, 5, 15, 20) if slow else (10, 16, 19, 20)
+            for bound, count in zip(BOUNDS, shares, strict=True):
+                latency[bound][stamp] = 0.0 if first else float(count)
+            if first:
+                ok[stamp] = error[stamp] = 0.0
+            self.accuracy[stamp] = 0.7 if self.during(self.drop, stamp) else 0.9
+        self.increments = {"ok": ok, "error": error} | {f"le={b}": latency[b] for b in BOUNDS}
+        histogram = "ml_prediction_duration_seconds"
+        lines = ["# TYPE ml_predictions counter"]
+        lines += self._counter(series("ml_predictions_total", 'status="ok"'), ok, reset=True)
+        lines += self._counter(series("ml_predictions_total", 'status="error"'), error)
+        lines.append(f"# TYPE {histogram} histogram")
+        for bound in BOUNDS:
+            lines += self._counter(series(f"{histogram}_bucket", f'le="{bound}"'), latency[bound])
+        lines += self._counter(series(f"{histogram}_count"), latency["+Inf"])
+        lines.append("# TYPE ml_model_accuracy gauge")
+        lines += [
+            f"ml_model_accuracy{{{MODEL}}} {value} {stamp}"
+            for stamp, value in self.accuracy.items()
+        ]
+        lines.append("# EOF")
+        return "\n".join(lines) + "\n"
+
+    def _counter(self, series: str, increments: dict[int, float], reset: bool = False) -> list[str]:
+        value = 0.0
+        lines = []
+        for stamp, increment in increments.items():
+            # A restart at reset_at: the counter starts again from zero.
+            value = increment if reset and stamp == self.end - self.reset_at else value + increment
+            lines.append(f"{series} {value} {stamp}")
+        return lines
+
+    def count(self, key: str, start: int, end: int) -> float:
+        """True events of ``key`` in the buckets ``[start, end)`` (1-minute buckets)."""
+        return sum(v for stamp, v in self.increments[key].items() if start < stamp <= end)
+
+    def slices(self, good: Callable[[float], bool], start: int, end: int) -> tuple[int, int]:
+        """(good, total) one-minute slices in ``[start, end)``, judged at each bucket's end."""
+        marks = range(start + 60, end + 1, 60)
+        return sum(good(self.accuracy[mark]) for mark in marks), len(marks)
+
+
+def backfill(text: str, workdir: Path) -> Path:
+    """Write ``text`` and turn it into TSDB blocks with promtool; returns the data directory."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise RuntimeError("promtool not found: apt-get install prometheus")
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "metrics.om"
+    source.write_text(text)
+    data = workdir / "data"
+    subprocess.run(
+        [
+            promtool,
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "--max-block-duration=744h",
+            str(source),
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return data
