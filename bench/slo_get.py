@@ -121,7 +121,12 @@ def main() -> None:
 def run(url: str, args: argparse.Namespace) -> dict[str, object]:
     token, ids = seed(url, args.slos)
     base = f"http://127.0.0.1:{args.port}"
-    env = {**os.environ, "SLO_DATABASE_URL": url, "SLO_MIGRATE_ON_START": "false"}
+    env = {
+        **os.environ,
+        "SLO_DATABASE_URL": url,
+        "SLO_MIGRATE_ON_START": "false",
+        "SLO_SCHEDULER": "false",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "slo_service", "serve", "--port", str(args.port)],
         env=env,

@@ -1,5 +1,8 @@
 """The FastAPI application: routers, error handlers, and what lives as long as the app."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
@@ -8,6 +11,7 @@ from slo_service.api import audit, events, health, slos
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
+from slo_service.scheduler import schedule
 from slo_service.sources.base import SliSource
 from slo_service.sources.prometheus import PrometheusChecker, PrometheusSource
 
@@ -27,10 +31,28 @@ def sources_for(settings: Settings) -> dict[str, SliSource]:
     }
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs the evaluation scheduler while the app serves, if the settings say so."""
+    settings: Settings = app.state.settings
+    scheduler = (
+        schedule(app.state.engine, app.state.sources, settings) if settings.scheduler else None
+    )
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the app; ``engine`` defaults to one for ``settings.database_url``."""
     settings = settings or Settings()
-    app = FastAPI(title="slo-service", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="slo-service", version=__version__, description=DESCRIPTION, lifespan=_lifespan
+    )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.schema_heads = schema.heads()

@@ -14,15 +14,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from slo_service import __version__, schema
-from slo_service.app import create_app
+from slo_service.app import create_app, sources_for
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.scopes import parse_scopes
 from slo_service.domain.windows import parse_duration
 from slo_service.errors import InvalidInput, SloServiceError, clean_message, format_loc
+from slo_service.repositories import slos as slo_repo
+from slo_service.scheduler import schedule
 from slo_service.schemas import ApplyResult
 from slo_service.services import apply as apply_service
-from slo_service.services import demo, tokens
+from slo_service.services import demo, evaluation, slos, tokens
 from slo_service.sources.prometheus import PrometheusChecker
 
 app = typer.Typer(
@@ -95,6 +97,53 @@ def serve(
             typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
     engine = make_engine(settings.database_url)
     uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Evaluate SLOs every SLO_EVALUATION_INTERVAL_SECONDS, without serving the API."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    typer.echo(f"worker: evaluating every {settings.evaluation_interval_seconds} s")
+    schedule(engine, sources_for(settings), settings, blocking=True).start()
+
+
+@app.command()
+def evaluate(
+    slo: Annotated[
+        str | None,
+        typer.Option(help="One SLO (id or service:name); all measured SLOs if left out."),
+    ] = None,
+    backfill: Annotated[
+        str | None, typer.Option(help="Also re-measure this far back, e.g. 30d.")
+    ] = None,
+) -> None:
+    """Measure SLOs now (a new SLO's whole window the first time), with a progress bar."""
+    settings = _settings()
+    try:
+        depth = parse_duration(backfill) if backfill else None
+    except ValueError as exc:
+        raise _fail(f"error: --backfill: {exc}") from None
+    sources = sources_for(settings)
+    with _database(settings) as engine:
+        with session_scope(engine) as session:
+            ids = [slos.resolve(session, slo).id] if slo else slo_repo.measured_ids(session)
+        failures = 0
+        with typer.progressbar(ids, label="evaluating", show_pos=True) as bar:
+            for slo_id in bar:
+                with session_scope(engine) as session:
+                    row = slo_repo.get(session, slo_id or 0)
+                    if row is None:
+                        continue
+                    outcome = evaluation.evaluate(
+                        session, row, sources=sources, layout=settings.layout, backfill=depth
+                    )
+                if not outcome.ok:
+                    failures += 1
+                    typer.secho(f"\n{row.service}:{row.name}: {outcome.error}", err=True, fg="red")
+    typer.echo(f"evaluated {len(ids)} SLOs, {failures} failed")
+    if failures:
+        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()

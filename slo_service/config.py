@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     evaluation_interval_seconds: int = Field(
         default=60, ge=5, le=3600, description="How often the scheduler evaluates every SLO."
     )
+    scheduler: bool = Field(
+        default=True,
+        description="Evaluate SLOs every interval inside `serve` (off when a separate "
+        "`slo-service worker` does it).",
+    )
     public_read: bool = Field(
         default=False, description="Allow reads without a token (writes always need one)."
     )

@@ -71,6 +71,8 @@ class SLO(SQLModel, table=True):
     evaluated_until: datetime | None = _when(nullable=True)
     last_success_at: datetime | None = _when(nullable=True)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _when(nullable=True)
 
 
 class SliBlock(SQLModel, table=True):

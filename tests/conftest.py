@@ -101,6 +101,7 @@ def settings(db: Engine, closed_port_url: str) -> Settings:
     return Settings(
         database_url=db.url.render_as_string(hide_password=False),
         prometheus_url=closed_port_url,
+        scheduler=False,  # tests evaluate explicitly; the scheduler has tests of its own
     )
 
 

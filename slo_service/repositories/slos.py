@@ -1,9 +1,9 @@
 """Queries on SLO definitions."""
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func
+from sqlalchemy import ColumnElement, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from slo_service.models import SLO
@@ -27,6 +27,14 @@ def find_by_name(session: Session, name: str) -> Sequence[SLO]:
     """Live SLOs named ``name`` in any service."""
     statement = select(SLO).where(SLO.name == name, col(SLO.deleted_at).is_(None))
     return session.exec(statement.order_by(col(SLO.id))).all()
+
+
+def measured_ids(session: Session) -> list[int]:
+    """Live SLOs that evaluation measures (all but pushed ones), by id."""
+    statement = select(SLO.id).where(
+        col(SLO.deleted_at).is_(None), col(SLO.sli)["source"].as_string() != "push"
+    )
+    return [i for i in session.exec(statement.order_by(col(SLO.id))).all() if i is not None]
 
 
 def live_in_services(session: Session, services: Sequence[str]) -> Sequence[SLO]:
@@ -81,3 +89,43 @@ def purge(session: Session, slo: SLO) -> None:
     """Delete the SLO and everything stored for it (cascades)."""
     session.execute(delete(SLO).where(col(SLO.id) == slo.id))
     session.flush()
+
+
+def claim_due(
+    session: Session, *, due: datetime, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[int]:
+    """Lease up to ``limit`` measured SLOs that have buckets to evaluate before ``due`` and no
+    live lease. Postgres skips rows other replicas are claiming (``FOR UPDATE SKIP LOCKED``);
+    SQLite serialises writers, so there one process claims at a time anyway."""
+    statement = (
+        select(SLO.id)
+        .where(
+            col(SLO.deleted_at).is_(None),
+            col(SLO.sli)["source"].as_string() != "push",
+            or_(col(SLO.evaluated_until).is_(None), col(SLO.evaluated_until) < due),
+            or_(col(SLO.lease_until).is_(None), col(SLO.lease_until) < now),
+        )
+        .order_by(col(SLO.evaluated_until).is_not(None), col(SLO.evaluated_until), col(SLO.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = [slo_id for slo_id in session.exec(statement).all() if slo_id is not None]
+    if ids:
+        session.execute(
+            update(SLO)
+            .where(col(SLO.id).in_(ids))
+            .values(lease_owner=owner, lease_until=now + lease)
+        )
+    return ids
+
+
+def release(
+    session: Session, slo_id: int, *, owner: str, hold_until: datetime | None = None
+) -> None:
+    """End ``owner``'s lease, or keep it (as a back-off) until ``hold_until``."""
+    values = (
+        {"lease_until": hold_until} if hold_until else {"lease_owner": None, "lease_until": None}
+    )
+    session.execute(
+        update(SLO).where(col(SLO.id) == slo_id, col(SLO.lease_owner) == owner).values(**values)
+    )

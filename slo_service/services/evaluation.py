@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
-from slo_service.db import utcnow
+from slo_service.db import session_scope, utcnow
 from slo_service.domain.blocks import Layout, epoch
 from slo_service.domain.burn import BURN_WINDOWS
 from slo_service.domain.sli import SLI_ADAPTER
 from slo_service.domain.windows import align, parse_window
 from slo_service.models import SLO
+from slo_service.repositories import slos as slo_repo
 from slo_service.services import buckets
 from slo_service.sources.base import NoData, SliSource, SourceError
 
@@ -94,3 +96,41 @@ def evaluate(
     session.add(slo)
     session.flush()
     return Outcome(slo.id, start, end, len(values), None)
+
+
+def run_cycle(
+    engine: Engine,
+    *,
+    sources: Mapping[str, SliSource],
+    layout: Layout,
+    owner: str,
+    now: datetime | None = None,
+    lease: timedelta = timedelta(minutes=5),
+    retry_after: timedelta = timedelta(minutes=1),
+    batch: int = 50,
+) -> list[Outcome]:
+    """Evaluate every due SLO once: claim a batch under a lease, evaluate each in its own
+    transaction, release. A failed SLO keeps its lease until ``retry_after`` so no replica
+    retries it within the cycle; a replica that dies leaves leases that expire."""
+    now = now or utcnow()
+    due = due_until(now, layout)
+    outcomes: list[Outcome] = []
+    while True:
+        with session_scope(engine) as session:
+            claimed = slo_repo.claim_due(
+                session, due=due, owner=owner, now=now, lease=lease, limit=batch
+            )
+        if not claimed:
+            return outcomes
+        for slo_id in claimed:
+            with session_scope(engine) as session:
+                slo = slo_repo.get(session, slo_id)
+                outcome = (
+                    None
+                    if slo is None
+                    else evaluate(session, slo, sources=sources, layout=layout, now=now)
+                )
+                hold = now + retry_after if outcome is not None and not outcome.ok else None
+                slo_repo.release(session, slo_id, owner=owner, hold_until=hold)
+            if outcome is not None:
+                outcomes.append(outcome)

@@ -20,7 +20,7 @@ def test_ready_when_migrated(client: TestClient) -> None:
 
 def test_not_ready_before_migrations(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    with TestClient(create_app(Settings(database_url=url, scheduler=False))) as client:
         assert client.get("/healthz").status_code == 200
         response = client.get("/readyz")
         assert response.status_code == 503
@@ -29,7 +29,7 @@ def test_not_ready_before_migrations(tmp_path: Path) -> None:
 
 def test_database_down_is_503_not_500() -> None:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
-    settings = Settings(database_url=url, public_read=True)
+    settings = Settings(database_url=url, public_read=True, scheduler=False)
     with TestClient(create_app(settings, engine=make_engine(url))) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
