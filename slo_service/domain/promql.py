@@ -5,7 +5,9 @@ strings, a selector that is not a selector); the configured Prometheus has the l
 is reachable (``sources.prometheus``).
 """
 
+import json
 import re
+from dataclasses import dataclass
 
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -51,33 +53,67 @@ def check_expression(text: str) -> None:
         raise ValueError(f"{char!r} at position {pos + 1} is never closed")
 
 
+@dataclass(frozen=True)
+class Matcher:
+    label: str
+    op: str
+    literal: str  # the quoted value as written
+
+    def render(self) -> str:
+        return f"{self.label}{self.op}{self.literal}"
+
+    @property
+    def value(self) -> str:
+        """The unquoted value (PromQL strings escape like Go's; JSON covers those in use)."""
+        if self.literal[0] == '"':
+            return str(json.loads(self.literal))
+        inner = self.literal[1:-1]
+        return inner if self.literal[0] == "`" else inner.replace("\\'", "'")
+
+
+@dataclass(frozen=True)
+class Selector:
+    name: str
+    matchers: tuple[Matcher, ...]
+
+    def render(self, *extra: str) -> str:
+        inside = ",".join([*(m.render() for m in self.matchers), *extra])
+        return f"{self.name}{{{inside}}}" if inside else self.name
+
+
 def check_selector(text: str) -> None:
     """Raise ValueError unless ``text`` is one series selector: ``name{label="v",...}``."""
+    parse_selector(text)
+
+
+def parse_selector(text: str) -> Selector:
+    """Parse one series selector; ValueError says what is wrong and where."""
     check_expression(text)
     source = text.strip()
     name = _METRIC.match(source)
     i = name.end() if name else 0
     if i == len(source):
-        return
+        return Selector(source, ())
     if source[i] != "{":
         raise ValueError(
             f"not a series selector: expected '{{' or the end after {source[:i]!r}; "
             'write a metric name with optional matchers, e.g. requests_total{code!~"5.."}'
         )
-    has_matcher = _check_matchers(source, i + 1)
-    if not name and not has_matcher:
+    matchers = _matchers(source, i + 1)
+    if not name and not matchers:
         raise ValueError("the selector has neither a metric name nor a label matcher")
+    return Selector(name.group() if name else "", tuple(matchers))
 
 
-def _check_matchers(source: str, i: int) -> bool:
-    """Check ``label op "value", ...}`` from ``i``; return whether there was any matcher."""
-    seen = False
+def _matchers(source: str, i: int) -> list[Matcher]:
+    """Parse ``label op "value", ...}`` from ``i`` to the closing brace."""
+    found: list[Matcher] = []
     while True:
         i = _skip_space(source, i)
         if source[i] == "}":
             if i + 1 != len(source):
                 raise ValueError(f"unexpected text after the selector: {source[i + 1 :]!r}")
-            return seen
+            return found
         label = _LABEL.match(source, i)
         if label is None:
             raise ValueError(f"expected a label name at position {i + 1}")
@@ -90,8 +126,9 @@ def _check_matchers(source: str, i: int) -> bool:
         i = _skip_space(source, i + len(op))
         if source[i] not in _QUOTES:
             raise ValueError(f"the value of label {label.group()!r} must be a quoted string")
-        i = _skip_space(source, _read_string(source, i))
-        seen = True
+        end = _read_string(source, i)
+        found.append(Matcher(label.group(), op, source[i:end]))
+        i = _skip_space(source, end)
         if source[i] == ",":
             i += 1
         elif source[i] != "}":

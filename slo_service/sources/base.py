@@ -1,6 +1,7 @@
 """The interfaces the services use to reach SLI sources."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from slo_service.domain.budget import Counts
@@ -15,14 +16,27 @@ class SourceError(Exception):
     """A source failed or answered something unusable; the message says which and why."""
 
 
-class SliSource(Protocol):
-    """Measures an SLI: (good, total) for each bucket in ``[start, end)`` (epoch seconds,
-    bucket-aligned), keyed by bucket start. Buckets without data are left out, or filled as
-    ``no_data`` says for timeslices. Raises SourceError; never counts a failure as bad."""
+@dataclass(frozen=True)
+class Request:
+    """Measure ``sli`` over the buckets in ``[start, end)`` (epoch seconds, bucket-aligned)."""
 
-    def measure(
-        self, sli: SliSpec, *, start: int, end: int, bucket: int, no_data: NoData
-    ) -> Values: ...
+    key: int
+    sli: SliSpec
+    start: int
+    end: int
+    no_data: NoData = "ignore"
+
+
+Answer = Values | SourceError
+
+
+class SliSource(Protocol):
+    """Measures SLIs: (good, total) per bucket, keyed by bucket start, for each request, or
+    the SourceError that kept it from measuring (never counted as bad). Buckets without data
+    are left out, or filled as ``no_data`` says for timeslices. Requests are measured together
+    so that a source can share queries between them."""
+
+    def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]: ...
 
 
 class QueryChecker(Protocol):

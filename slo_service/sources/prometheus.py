@@ -9,7 +9,7 @@ import ast
 import json
 import logging
 import math
-import operator
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -20,9 +20,11 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
-from slo_service.domain.budget import Counts
+from slo_service.domain.promql import parse_selector
 from slo_service.domain.sli import LatencySli, RatioSli, SliSpec, ThresholdSli
-from slo_service.sources.base import NoData, Problem, SourceError, Values
+from slo_service.sources import plan
+from slo_service.sources.base import Answer, Problem, Request, SourceError
+from slo_service.sources.plan import Need
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,6 @@ log = logging.getLogger(__name__)
 _CHECK_RANGE = "5m"
 # Prometheus refuses a query_range of more than 11,000 points.
 MAX_POINTS = 10_000
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt,
-    ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
-}  # fmt: skip
 
 
 def connect(url: str, *, timeout: float, retries: int = 0) -> PrometheusConnect:
@@ -112,104 +110,43 @@ class PrometheusChecker:
 
 
 class PrometheusSource:
-    """Measures ratio, latency and threshold SLIs with one query_range per query and chunk."""
+    """Measures ratio, latency and threshold SLIs; requests over the same range share queries
+    (``sources.plan``), one query_range per query and chunk of at most 10,000 points."""
 
     def __init__(self, url: str, *, timeout: float, retries: int = 1) -> None:
         self._url = url
         self._client = connect(url, timeout=timeout, retries=retries)
+        self.queries = 0  # HTTP requests made, for the benchmarks
 
-    def measure(
-        self, sli: SliSpec, *, start: int, end: int, bucket: int, no_data: NoData
-    ) -> Values:
-        if isinstance(sli, RatioSli):
-            return self._ratio(sli, start, end, bucket)
-        if isinstance(sli, LatencySli):
-            return self._latency(sli, start, end, bucket)
-        if isinstance(sli, ThresholdSli):
-            return self._threshold(sli, start, end, bucket, no_data)
-        raise SourceError(f"Prometheus cannot measure a {sli.source} SLI")
+    def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]:
+        by_range: dict[tuple[int, int], list[Request]] = defaultdict(list)
+        for request in requests:
+            by_range[request.start, request.end].append(request)
+        answers: dict[int, Answer] = {}
+        for (start, end), same_range in by_range.items():
+            answers |= _Round(self, start, end, bucket).run(same_range)
+        return answers
 
-    def _ratio(self, sli: RatioSli, start: int, end: int, bucket: int) -> Values:
-        total = self._increase(sli.total, "total", start, end, bucket)
-        counted = sli.good if sli.good is not None else sli.bad
-        assert counted is not None
-        other = self._increase(counted, "good" if sli.good else "bad", start, end, bucket)
-        values: Values = []
-        for stamp, events in sorted(total.items()):
-            found = other.get(stamp, 0.0)
-            good = found if sli.good is not None else events - found
-            values.append((stamp, Counts(min(max(good, 0.0), events), events)))
-        return values
-
-    def _latency(self, sli: LatencySli, start: int, end: int, bucket: int) -> Values:
-        name, matchers = split_histogram(sli.histogram)
-        le = self._le_bound(name, matchers, sli.threshold_seconds, start, end)
-        if le is None:
-            return []
-        good_selector = _selector(f"{name}_bucket", matchers, f'le="{le}"')
-        good = self._increase(good_selector, "histogram", start, end, bucket)
-        total = self._increase(
-            _selector(f"{name}_count", matchers), "histogram", start, end, bucket
-        )
-        return [
-            (stamp, Counts(min(good.get(stamp, 0.0), events), events))
-            for stamp, events in sorted(total.items())
-        ]
-
-    def _le_bound(
-        self, name: str, matchers: str, threshold: float, start: int, end: int
-    ) -> str | None:
-        """The ``le`` label text equal to ``threshold`` (matched as text by Prometheus, so
-        ``0.5`` is not ``0.50``); None when the histogram has no series in the range."""
-        match = _selector(f"{name}_bucket", matchers)
-        bounds: list[str] = self._call(
+    def series_labels(self, match: str, start: int, end: int) -> list[dict[str, str]]:
+        """Label sets of the series matching ``match`` in the range (``/api/v1/series``)."""
+        found: list[dict[str, str]] = self._call(
             partial(
-                self._client.get_label_values,
-                "le",
-                params={"match[]": match, "start": start, "end": end},
+                self._client.get_series,
+                datetime.fromtimestamp(start, UTC),
+                datetime.fromtimestamp(end, UTC),
+                params={"match[]": match},
             )
         )
-        if not bounds:
-            return None
-        for bound in bounds:
-            if bound != "+Inf" and math.isclose(float(bound), threshold, rel_tol=1e-9):
-                return bound
-        raise SourceError(
-            f"histogram: {name} has no le bound at {threshold} s; its bounds are "
-            f"{', '.join(sorted(bounds, key=lambda b: float(b)))}: set the threshold to one of them"
-        )
+        return found
 
-    def _threshold(
-        self, sli: ThresholdSli, start: int, end: int, bucket: int, no_data: NoData
-    ) -> Values:
-        samples = self._range(sli.query, "query", start + bucket, end, bucket)
-        meets = _OPS[sli.op]
-        values: Values = []
-        for mark in range(start + bucket, end + 1, bucket):
-            value = samples.get(mark)
-            if value is None or math.isnan(value):
-                if no_data == "ignore":
-                    continue
-                counts = Counts(1.0 if no_data == "good" else 0.0, 1.0)
-            else:
-                counts = Counts(1.0 if meets(value, sli.threshold) else 0.0, 1.0)
-            values.append((mark - bucket, counts))
-        return values
-
-    def _increase(
-        self, selector: str, field: str, start: int, end: int, bucket: int
-    ) -> dict[int, float]:
-        """Per-bucket increase, keyed by bucket start."""
-        query = f"sum(increase({selector}[{bucket}s]))"
-        marks = self._range(query, field, start + bucket, end, bucket)
-        return {mark - bucket: value for mark, value in marks.items() if not math.isnan(value)}
-
-    def _range(self, query: str, field: str, first: int, last: int, step: int) -> dict[int, float]:
-        """Values of a one-series query at the marks ``first, first + step, ..., last``."""
-        values: dict[int, float] = {}
+    def series(
+        self, query: str, first: int, last: int, step: int
+    ) -> list[tuple[dict[str, str], dict[int, float]]]:
+        """Every series of ``query`` at the marks ``first, first + step, ..., last``."""
+        found: dict[tuple[tuple[str, str], ...], dict[int, float]] = {}
         for chunk in range(first, last + 1, step * MAX_POINTS):
             chunk_last = min(last, chunk + step * (MAX_POINTS - 1))
-            series = self._call(
+            result = self._call(
                 partial(
                     self._client.custom_query_range,
                     query,
@@ -218,17 +155,14 @@ class PrometheusSource:
                     step=f"{step}s",
                 )
             )
-            if len(series) > 1:
-                labels = "; ".join(str(s.get("metric", {})) for s in series[:3])
-                raise SourceError(
-                    f"{field}: the query returns {len(series)} series where one is expected "
-                    f"({labels}); aggregate it, e.g. with sum() or max()"
-                )
-            for mark, text in series[0]["values"] if series else []:
-                values[int(float(mark))] = float(text)
-        return values
+            for item in result:
+                labels = tuple(sorted(item.get("metric", {}).items()))
+                marks = found.setdefault(labels, {})
+                marks.update((int(float(t)), float(v)) for t, v in item["values"])
+        return [(dict(labels), marks) for labels, marks in found.items()]
 
     def _call(self, request: Callable[[], Any]) -> Any:
+        self.queries += 1
         try:
             return request()
         except requests.RequestException as exc:
@@ -238,3 +172,159 @@ class PrometheusSource:
         except PrometheusApiClientException as exc:
             status, reason = rejection(exc)
             raise SourceError(f"Prometheus at {self._url} answered {status}: {reason}") from exc
+
+
+class _Round:
+    """Measuring a set of requests over one range: plan the needs, fetch each group and lone
+    query once, and assemble every request's values from the answers."""
+
+    def __init__(self, source: PrometheusSource, start: int, end: int, bucket: int) -> None:
+        self.source, self.start, self.end, self.bucket = source, start, end, bucket
+        self.groups: dict[str, set[str]] = defaultdict(set)
+        self.alone: set[str] = set()
+        self.fetched: dict[object, dict[int, float] | SourceError] = {}
+        self.bounds: dict[tuple[str, str], set[str] | SourceError] = {}
+
+    def run(self, requests: Sequence[Request]) -> dict[int, Answer]:
+        answers: dict[int, Answer] = {}
+        needs: dict[int, dict[str, Need]] = {}
+        self._load_bounds(requests)
+        for request in requests:
+            try:
+                planned = self._plan(request.sli)
+            except SourceError as exc:
+                answers[request.key] = exc
+                continue
+            if planned is None:
+                answers[request.key] = []  # the histogram has no series in the range
+                continue
+            needs[request.key] = planned
+            for need in planned.values():
+                if need.group is not None and need.model is not None:
+                    self.groups[need.group].add(need.model)
+                else:
+                    self.alone.add(need.alone)
+        self._fetch()
+        for request in requests:
+            if request.key in needs:
+                answers[request.key] = self._assemble(request, needs[request.key])
+        return answers
+
+    def _plan(self, sli: SliSpec) -> dict[str, Need] | None:
+        if isinstance(sli, RatioSli):
+            counted = ("good", sli.good) if sli.good is not None else ("bad", sli.bad)
+            assert counted[1] is not None
+            return {
+                "total": plan.increase(sli.total, self.bucket),
+                counted[0]: plan.increase(counted[1], self.bucket),
+            }
+        if isinstance(sli, LatencySli):
+            name, matchers = split_histogram(sli.histogram)
+            le = self._le_bound(sli)
+            if le is None:
+                return None
+            return {
+                "total": plan.increase(_selector(f"{name}_count", matchers), self.bucket),
+                "good": plan.increase(
+                    _selector(f"{name}_bucket", matchers), self.bucket, f'le="{le}"'
+                ),
+            }
+        if isinstance(sli, ThresholdSli):
+            return {"query": plan.instant(sli.query)}
+        raise SourceError(f"Prometheus cannot measure a {sli.source} SLI")
+
+    def _load_bounds(self, requests: Sequence[Request]) -> None:
+        """Read the ``le`` bounds of every histogram the requests use, one series lookup per
+        histogram for all models (a model's own bounds count, not another model's)."""
+        groups: dict[str, set[str]] = defaultdict(set)
+        for request in requests:
+            if isinstance(request.sli, LatencySli):
+                model, shared = self._bucket_selector(request.sli)
+                groups[shared if model is None else plan.shared_selector(shared)].add(model or "")
+        for match, models in groups.items():
+            selector = plan.render_group(match, models) if plan.is_group(match) else match
+            try:
+                found = self.source.series_labels(selector, self.start, self.end)
+            except SourceError as exc:
+                self.bounds.update(((match, m), exc) for m in models)
+                continue
+            for labels in found:
+                key = (match, labels.get(plan.MODEL_LABEL, "") if plan.is_group(match) else "")
+                bounds = self.bounds.setdefault(key, set())
+                if isinstance(bounds, set) and "le" in labels:
+                    bounds.add(labels["le"])
+
+    def _bucket_selector(self, sli: LatencySli) -> tuple[str | None, str]:
+        name, matchers = split_histogram(sli.histogram)
+        model, rest = plan.split_model(parse_selector(_selector(f"{name}_bucket", matchers)))
+        return model, rest.render() if model is not None else _selector(f"{name}_bucket", matchers)
+
+    def _le_bound(self, sli: LatencySli) -> str | None:
+        """The ``le`` label text equal to the threshold (matched as text by Prometheus, so
+        ``0.5`` is not ``0.50``); None when the histogram has no series in the range."""
+        model, shared = self._bucket_selector(sli)
+        key = (shared if model is None else plan.shared_selector(shared), model or "")
+        bounds = self.bounds.get(key, set())
+        if isinstance(bounds, SourceError):
+            raise bounds
+        if not bounds:
+            return None
+        for bound in bounds:
+            if bound != "+Inf" and math.isclose(float(bound), sli.threshold_seconds, rel_tol=1e-9):
+                return bound
+        listed = ", ".join(sorted(bounds, key=float))
+        name = split_histogram(sli.histogram)[0]
+        raise SourceError(
+            f"histogram: {name} has no le bound at {sli.threshold_seconds} s; its bounds are "
+            f"{listed}: set the threshold to one of them"
+        )
+
+    def _fetch(self) -> None:
+        first, last = self.start + self.bucket, self.end
+        for group, models in self.groups.items():
+            try:
+                found = self.source.series(
+                    plan.render_group(group, models), first, last, self.bucket
+                )
+            except SourceError as exc:
+                self.fetched.update(((group, model), exc) for model in models)
+                continue
+            by_model = {labels.get(plan.MODEL_LABEL): marks for labels, marks in found}
+            self.fetched.update(((group, m), by_model.get(m, {})) for m in models)
+        for query in self.alone:
+            try:
+                found = self.source.series(query, first, last, self.bucket)
+            except SourceError as exc:
+                self.fetched[query] = exc
+                continue
+            if len(found) > 1:
+                labels = "; ".join(str(labels) for labels, _ in found[:3])
+                self.fetched[query] = SourceError(
+                    f"the query returns {len(found)} series where one is expected ({labels}); "
+                    "aggregate it, e.g. with sum() or max()"
+                )
+            else:
+                self.fetched[query] = found[0][1] if found else {}
+
+    def _answer(self, field: str, need: Need) -> dict[int, float]:
+        key: object = (need.group, need.model) if need.group and need.model else need.alone
+        found = self.fetched[key]
+        if isinstance(found, SourceError):
+            raise SourceError(f"{field}: {found}") if "series where one" in str(found) else found
+        return found
+
+    def _assemble(self, request: Request, needs: dict[str, Need]) -> Answer:
+        try:
+            marks = {field: self._answer(field, need) for field, need in needs.items()}
+        except SourceError as exc:
+            return exc
+        sli = request.sli
+        if isinstance(sli, ThresholdSli):
+            return plan.slice_values(
+                marks["query"], op=sli.op, threshold=sli.threshold, no_data=request.no_data,
+                start=self.start, end=self.end, bucket=self.bucket,
+            )  # fmt: skip
+        total = plan.counts_per_bucket(marks["total"], self.bucket)
+        counted_is_good = "good" in marks
+        counted = plan.counts_per_bucket(marks["good" if counted_is_good else "bad"], self.bucket)
+        return plan.ratio_values(total, counted, counted_is_good=counted_is_good)

@@ -15,7 +15,7 @@ from slo_service.schemas import SLOCreate, SLOStatusPublic
 from slo_service.services import evaluation, slos, status
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource
-from tests.support.metrics import Scenario
+from tests.support.metrics import MODELS, Scenario
 from tests.support.servers import free_port
 
 LAYOUT = Layout(60)
@@ -201,7 +201,7 @@ def test_unreachable_prometheus_moves_nothing_and_counts_nothing(
                     "threshold": 0,
                 },
             },
-            "returns 2 series where one is expected",
+            "returns 6 series where one is expected",
         ),
         (
             {"kind": "latency", "params": {"threshold_ms": 300, "model_name": "churn"}},
@@ -225,3 +225,43 @@ def test_unusable_answers_are_named_errors(
     assert result.evaluated_until is None
     assert result.state == "no_data"
     assert message in (result.last_error or "")
+
+
+def test_models_share_queries_and_each_gets_its_own_numbers(
+    db: Engine, scenario: Scenario, scenario_prometheus: str
+) -> None:
+    ids: dict[tuple[str, str], int] = {}
+    with session_scope(db) as session:
+        for model in MODELS:
+            for kind, params in (
+                ("availability", {}),
+                ("latency", {"threshold_ms": 500}),
+                ("accuracy", {"baseline": 0.9, "tolerance": 0.05}),
+            ):
+                data = SLOCreate.model_validate(
+                    {"service": model.replace(".", "-"), "name": kind, "kind": kind,
+                     "objective": 0.99, "window": "1d", "params": {**params, "model_name": model}}
+                )  # fmt: skip
+                slo = slos.create(session, slos.prepare(data, NoQueryChecker()), actor="tests")
+                assert slo.id is not None
+                ids[model, kind] = slo.id
+    source = PrometheusSource(scenario_prometheus, timeout=10)
+    outcomes = evaluation.run_cycle(
+        db, sources={"prometheus": source}, layout=LAYOUT, owner="t", now=at(scenario.end + 60)
+    )
+    assert sorted(o.slo_id for o in outcomes if o.ok) == sorted(ids.values())
+    # 9 SLOs, 3 models: good and total of availability, latency's bounds lookup, its bucket
+    # and count, and accuracy: 6 requests, as many as for one model.
+    assert source.queries == 6
+    end, start = scenario.end, scenario.end - DAY
+    for factor, model in enumerate(MODELS, start=1):
+        availability = read(db, ids[model, "availability"], end + 60)
+        assert availability.good == pytest.approx(scenario.count("ok", start, end, model))
+        assert availability.total == pytest.approx(
+            scenario.count("ok", start, end, model) + scenario.count("error", start, end, model)
+        )
+        latency = read(db, ids[model, "latency"], end + 60)
+        assert latency.good == pytest.approx(scenario.count("le=0.5", start, end, model))
+        assert latency.total == pytest.approx(factor * scenario.count("le=+Inf", start, end))
+        accuracy = read(db, ids[model, "accuracy"], end + 60)
+        assert accuracy.total - accuracy.good == 30

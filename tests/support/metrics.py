@@ -12,18 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STEP = 15
-MODEL = 'model_name="churn"'
 BOUNDS = ("0.1", "0.5", "1", "+Inf")
+# Each model serves its index + 1 times the first one's traffic (a '.' tests regex escaping).
+MODELS = ("churn", "fraud", "churn.v2")
 
 
-def series(name: str, *labels: str) -> str:
-    return f"{name}{{{','.join((MODEL, *labels))}}}"
+def series(name: str, model: str, *labels: str) -> str:
+    matchers = ",".join((f'model_name="{model}"', *labels))
+    return f"{name}{{{matchers}}}"
 
 
 @dataclass
 class Scenario:
     """Two days of traffic ending at ``end`` (epoch seconds, an hour boundary), with an outage,
-    a counter reset, a slow hour and an accuracy drop at fixed offsets before ``end``."""
+    a counter reset, a slow hour and an accuracy drop at fixed offsets before ``end``, for
+    each of ``MODELS`` (traffic scaled by model; the accuracy gauge the same for all)."""
 
     end: int
     hours: int = 48
@@ -63,32 +66,41 @@ class Scenario:
         self.increments = {"ok": ok, "error": error} | {f"le={b}": latency[b] for b in BOUNDS}
         histogram = "ml_prediction_duration_seconds"
         lines = ["# TYPE ml_predictions counter"]
-        lines += self._counter(series("ml_predictions_total", 'status="ok"'), ok, reset=True)
-        lines += self._counter(series("ml_predictions_total", 'status="error"'), error)
+        for factor, model in enumerate(MODELS, start=1):
+            name = "ml_predictions_total"
+            lines += self._counter(series(name, model, 'status="ok"'), ok, factor, reset=True)
+            lines += self._counter(series(name, model, 'status="error"'), error, factor)
         lines.append(f"# TYPE {histogram} histogram")
-        for bound in BOUNDS:
-            lines += self._counter(series(f"{histogram}_bucket", f'le="{bound}"'), latency[bound])
-        lines += self._counter(series(f"{histogram}_count"), latency["+Inf"])
+        for factor, model in enumerate(MODELS, start=1):
+            for bound in BOUNDS:
+                name = series(f"{histogram}_bucket", model, f'le="{bound}"')
+                lines += self._counter(name, latency[bound], factor)
+            lines += self._counter(series(f"{histogram}_count", model), latency["+Inf"], factor)
         lines.append("# TYPE ml_model_accuracy gauge")
-        lines += [
-            f"ml_model_accuracy{{{MODEL}}} {value} {stamp}"
-            for stamp, value in self.accuracy.items()
-        ]
+        for model in MODELS:
+            lines += [
+                f"{series('ml_model_accuracy', model)} {value} {stamp}"
+                for stamp, value in self.accuracy.items()
+            ]
         lines.append("# EOF")
         return "\n".join(lines) + "\n"
 
-    def _counter(self, series: str, increments: dict[int, float], reset: bool = False) -> list[str]:
+    def _counter(
+        self, name: str, increments: dict[int, float], factor: int, reset: bool = False
+    ) -> list[str]:
         value = 0.0
         lines = []
         for stamp, increment in increments.items():
             # A restart at reset_at: the counter starts again from zero.
-            value = increment if reset and stamp == self.end - self.reset_at else value + increment
-            lines.append(f"{series} {value} {stamp}")
+            restart = reset and stamp == self.end - self.reset_at
+            value = factor * increment if restart else value + factor * increment
+            lines.append(f"{name} {value} {stamp}")
         return lines
 
-    def count(self, key: str, start: int, end: int) -> float:
+    def count(self, key: str, start: int, end: int, model: str = MODELS[0]) -> float:
         """True events of ``key`` in the buckets ``[start, end)`` (1-minute buckets)."""
-        return sum(v for stamp, v in self.increments[key].items() if start < stamp <= end)
+        factor = MODELS.index(model) + 1
+        return factor * sum(v for stamp, v in self.increments[key].items() if start < stamp <= end)
 
     def slices(self, good: Callable[[float], bool], start: int, end: int) -> tuple[int, int]:
         """(good, total) one-minute slices in ``[start, end)``, judged at each bucket's end."""

@@ -1,0 +1,134 @@
+"""Turning SLIs into Prometheus range queries, and sharing queries between models.
+
+Template SLIs of many models differ only in their ``model_name="X"`` matcher. Such series are
+asked for together, one query for all of them (``sum by (model_name) (...{model_name=~"a|b"})``),
+so the queries of a cycle grow with the number of distinct metrics, not of SLOs. A series
+without that matcher, or an expression of another shape, gets a query of its own. Pure: the
+answers are turned into (good, total) per bucket here too.
+"""
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from slo_service.domain.budget import Counts
+from slo_service.domain.promql import Selector, parse_selector
+from slo_service.sources.base import NoData, Values
+
+MODEL_LABEL = "model_name"
+_MODELS = "\x00models\x00"  # where the model alternation goes in a group's query
+_RE2_META = set("\\.+*?()|[]{}^$")
+_INSTANT = re.compile(r"^(?P<prefix>time\(\)\s*-\s*)?(?P<agg>min|max|sum|avg)\((?P<sel>[^()]*)\)$")
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt,
+    ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Need:
+    """One series an SLI needs: its query alone and, if it can share one, its group and model."""
+
+    alone: str
+    group: str | None = None
+    model: str | None = None
+
+
+def split_model(selector: Selector) -> tuple[str | None, Selector]:
+    """The model_name equality value, and the selector without that matcher."""
+    models = [m for m in selector.matchers if m.label == MODEL_LABEL and m.op == "="]
+    if len(models) != 1:
+        return None, selector
+    rest = tuple(m for m in selector.matchers if m is not models[0])
+    return models[0].value, Selector(selector.name, rest)
+
+
+def increase(selector_text: str, bucket: int, *extra: str) -> Need:
+    """Per-bucket increase of a counter selector (plus ``extra`` matchers, e.g. an ``le``)."""
+    selector = parse_selector(selector_text)
+    alone = f"sum(increase({selector.render(*extra)}[{bucket}s]))"
+    model, rest = split_model(selector)
+    if model is None:
+        return Need(alone)
+    shared = rest.render(f'{MODEL_LABEL}=~"{_MODELS}"', *extra)
+    return Need(alone, f"sum by ({MODEL_LABEL}) (increase({shared}[{bucket}s]))", model)
+
+
+def instant(query: str) -> Need:
+    """A gauge expression; shared when it is ``[time() - ]agg(selector with model_name)``."""
+    shape = _INSTANT.match(query.strip())
+    if shape is None:
+        return Need(query)
+    try:
+        model, rest = split_model(parse_selector(shape["sel"]))
+    except ValueError:
+        return Need(query)
+    if model is None:
+        return Need(query)
+    shared = rest.render(f'{MODEL_LABEL}=~"{_MODELS}"')
+    return Need(
+        query, f"{shape['prefix'] or ''}{shape['agg']} by ({MODEL_LABEL}) ({shared})", model
+    )
+
+
+def shared_selector(rest: str) -> str:
+    """A selector (without its model matcher) as a group over models: ``rest`` must end in
+    ``}`` or be a bare name."""
+    selector = parse_selector(rest)
+    return selector.render(f'{MODEL_LABEL}=~"{_MODELS}"')
+
+
+def is_group(text: str) -> bool:
+    return _MODELS in text
+
+
+def render_group(group: str, models: set[str]) -> str:
+    """The group's query for ``models``: an anchored RE2 alternation inside a PromQL string."""
+    alternatives = "|".join(
+        "".join("\\" + c if c in _RE2_META else c for c in model) for model in sorted(models)
+    )
+    literal = alternatives.replace("\\", "\\\\").replace('"', '\\"')
+    return group.replace(_MODELS, literal)
+
+
+def counts_per_bucket(marks: Mapping[int, float], bucket: int) -> dict[int, float]:
+    """Increase values at marks → counts by bucket start (the mark ``t`` closes ``[t-B, t)``)."""
+    return {mark - bucket: value for mark, value in marks.items() if not math.isnan(value)}
+
+
+def ratio_values(
+    total: Mapping[int, float], counted: Mapping[int, float], *, counted_is_good: bool
+) -> Values:
+    values: Values = []
+    for stamp, events in sorted(total.items()):
+        found = counted.get(stamp, 0.0)
+        good = found if counted_is_good else events - found
+        values.append((stamp, Counts(min(max(good, 0.0), events), events)))
+    return values
+
+
+def slice_values(
+    samples: Mapping[int, float],
+    *,
+    op: str,
+    threshold: float,
+    no_data: NoData,
+    start: int,
+    end: int,
+    bucket: int,
+) -> Values:
+    """One slice per bucket, judged by the value at the bucket's end."""
+    meets = _OPS[op]
+    values: Values = []
+    for mark in range(start + bucket, end + 1, bucket):
+        value = samples.get(mark)
+        if value is None or math.isnan(value):
+            if no_data == "ignore":
+                continue
+            counts = Counts(1.0 if no_data == "good" else 0.0, 1.0)
+        else:
+            counts = Counts(1.0 if meets(value, threshold) else 0.0, 1.0)
+        values.append((mark - bucket, counts))
+    return values
