@@ -110,24 +110,18 @@ class Scenario:
 
 def backfill(text: str, workdir: Path) -> Path:
     """Write ``text`` and turn it into TSDB blocks with promtool; returns the data directory."""
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        raise RuntimeError("promtool not found: apt-get install prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "metrics.om"
     source.write_text(text)
-    data = workdir / "data"
-    subprocess.run(
-        [
-            promtool,
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            "--max-block-duration=744h",
-            str(source),
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    return backfill_file(source, workdir / "data")
+
+
+def backfill_file(source: Path, data: Path) -> Path:
+    """Turn an OpenMetrics file into TSDB blocks in ``data`` (one block per 31 days at most)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise RuntimeError("promtool not found: apt-get install prometheus")
+    command = [promtool, "tsdb", "create-blocks-from", "openmetrics"]
+    command += ["--max-block-duration=744h", str(source), str(data)]
+    subprocess.run(command, check=True, capture_output=True)
     return data

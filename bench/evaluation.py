@@ -1,0 +1,212 @@
+"""The evaluation engine at scale: M models x 5 ML kinds of SLOs over D days of metrics that
+promtool backfills into a real Prometheus, on a throwaway Postgres (or SQLite).
+
+Reports the cold backfill of every window, the steady cycle for one new minute, Prometheus
+requests per cycle, rows and bytes stored per SLO per 30 days, and status read p50/p99.
+"""
+
+import argparse
+import contextlib
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Engine, func, text
+from sqlmodel import Session, select
+
+from slo_service import schema
+from slo_service.db import make_engine, session_scope
+from slo_service.domain.blocks import Layout
+from slo_service.models import SLO, SliBlock
+from slo_service.schemas import SLOCreate
+from slo_service.services import evaluation, slos, status
+from slo_service.sources.base import NoQueryChecker
+from slo_service.sources.prometheus import PrometheusSource
+from tests.support.metrics import backfill_file
+from tests.support.servers import postgres_cluster, prometheus_server
+
+LAYOUT = Layout(60)
+COUNTER_STEP = 30  # two samples a minute: increase(x[1m]) at a minute mark sees three
+GAUGE_STEP = 60
+KINDS = {
+    "availability": {},
+    "latency": {"threshold_ms": 500},
+    "model_freshness": {},
+    "accuracy": {"baseline": 0.9, "tolerance": 0.05},
+    "data_freshness": {"max_age_minutes": 30},
+}
+
+
+def _counter(out: TextIO, series: str, start: int, end: int, per_step: float) -> None:
+    out.write(
+        "".join(
+            f"{series} {per_step * i} {t}\n"
+            for i, t in enumerate(range(start, end + 1, COUNTER_STEP))
+        )
+    )
+
+
+def _gauge(out: TextIO, series: str, start: int, end: int, value: str) -> None:
+    out.write("".join(f"{series} {value} {t}\n" for t in range(start, end + 1, GAUGE_STEP)))
+
+
+def write_metrics(path: Path, models: list[str], start: int, end: int) -> None:
+    """OpenMetrics for promtool: families in order, each model's series one after another."""
+    with path.open("w") as out:
+        out.write("# TYPE ml_predictions counter\n")
+        for m in models:
+            _counter(out, f'ml_predictions_total{{model_name="{m}",status="ok"}}', start, end, 50)
+            _counter(
+                out, f'ml_predictions_total{{model_name="{m}",status="error"}}', start, end, 0.05
+            )
+        out.write("# TYPE ml_prediction_duration_seconds histogram\n")
+        for m in models:
+            name = "ml_prediction_duration_seconds"
+            _counter(out, f'{name}_bucket{{model_name="{m}",le="0.5"}}', start, end, 48)
+            _counter(out, f'{name}_bucket{{model_name="{m}",le="+Inf"}}', start, end, 50)
+            _counter(out, f'{name}_count{{model_name="{m}"}}', start, end, 50)
+        for family, value in (("ml_model_is_latest", "1"), ("ml_model_accuracy", "0.9")):
+            out.write(f"# TYPE {family} gauge\n")
+            for m in models:
+                _gauge(out, f'{family}{{model_name="{m}"}}', start, end, value)
+        out.write("# TYPE ml_feature_last_updated_timestamp_seconds gauge\n")
+        for m in models:
+            series = f'ml_feature_last_updated_timestamp_seconds{{model_name="{m}"}}'
+            out.write(
+                "".join(f"{series} {t - 60} {t}\n" for t in range(start, end + 1, GAUGE_STEP))
+            )
+        out.write("# EOF\n")
+
+
+def create_slos(engine: Engine, models: list[str]) -> list[int]:
+    ids = []
+    with session_scope(engine) as session:
+        for model in models:
+            for kind, params in KINDS.items():
+                data = SLOCreate.model_validate(
+                    {
+                        "service": model,
+                        "name": kind,
+                        "kind": kind,
+                        "objective": 0.99,
+                        "window": "30d",
+                        "params": params,
+                    }
+                )
+                slo = slos.create(session, slos.prepare(data, NoQueryChecker()), actor="bench")
+                assert slo.id is not None
+                ids.append(slo.id)
+    return ids
+
+
+def timed_cycle(engine: Engine, source: PrometheusSource, now: int) -> dict[str, float]:
+    source.queries = 0
+    started = time.perf_counter()
+    outcomes = evaluation.run_cycle(
+        engine,
+        sources={"prometheus": source},
+        layout=LAYOUT,
+        owner="bench",
+        now=datetime.fromtimestamp(now, UTC),
+    )
+    failed = [o.error for o in outcomes if not o.ok]
+    if failed:
+        raise SystemExit(f"{len(failed)} evaluations failed, e.g. {failed[0]}")
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "slos": len(outcomes),
+        "prometheus_requests": source.queries,
+    }
+
+
+def storage(engine: Engine, count: int, days: int, sqlite: Path | None) -> dict[str, float]:
+    with Session(engine) as session:
+        rows = session.exec(select(func.count()).select_from(SliBlock)).one()
+    if sqlite is not None:
+        size = sqlite.stat().st_size
+    else:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE sli_block"))
+            size = int(
+                connection.execute(text("SELECT pg_total_relation_size('sli_block')")).scalar() or 0
+            )
+    scale = 30 / days
+    return {
+        "rows_per_slo_per_30d": round(rows / count * scale),
+        "bytes_per_slo_per_30d": round(size / count * scale),
+    }
+
+
+def status_reads(engine: Engine, ids: list[int], now: int, reads: int) -> dict[str, float]:
+    rng = random.Random(3)
+    times = []
+    with Session(engine) as session:
+        for _ in range(reads):
+            slo = session.get(SLO, rng.choice(ids))
+            assert slo is not None
+            started = time.perf_counter()
+            status.status(session, slo, now=datetime.fromtimestamp(now, UTC), layout=LAYOUT)
+            times.append(time.perf_counter() - started)
+            session.expunge_all()
+    q = statistics.quantiles(times, n=100)
+    return {"status_p50_ms": round(q[49] * 1000, 2), "status_p99_ms": round(q[98] * 1000, 2)}
+
+
+@contextlib.contextmanager
+def database(workdir: Path, sqlite: bool) -> Iterator[tuple[Engine, Path | None]]:
+    if sqlite:
+        path = workdir / "bench.db"
+        yield make_engine(f"sqlite:///{path}"), path
+        return
+    with postgres_cluster(workdir / "postgres") as url:
+        engine = make_engine(url)
+        yield engine, None
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=int, default=200)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of Postgres")
+    parser.add_argument("--reads", type=int, default=2000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="slo-bench-eval-"))
+    workdir.chmod(0o755)
+    now = int(time.time())
+    end = now - now % 3600 - 3600
+    start = end - args.days * 86400
+    models = [f"model-{i:04d}" for i in range(args.models)]
+    report: dict[str, object] = {"models": args.models, "slos": 5 * args.models, "days": args.days}
+
+    started = time.perf_counter()
+    metrics = workdir / "metrics.om"
+    write_metrics(metrics, models, start, end + 600)
+    report["generate_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    data = backfill_file(metrics, workdir / "tsdb")
+    report["promtool_seconds"] = round(time.perf_counter() - started, 1)
+    metrics.unlink()
+    with (
+        prometheus_server(workdir / "prometheus", tsdb=data) as url,
+        database(workdir, args.sqlite) as (engine, sqlite_path),
+    ):
+        schema.upgrade(engine)
+        ids = create_slos(engine, models)
+        source = PrometheusSource(url, timeout=120)
+        report["cold_backfill"] = timed_cycle(engine, source, end + 60)
+        report["steady_cycle"] = timed_cycle(engine, source, end + 120)
+        report.update(storage(engine, len(ids), args.days, sqlite_path))
+        report.update(status_reads(engine, ids, end + 120, args.reads))
+    report["backend"] = "sqlite" if args.sqlite else "postgresql"
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
