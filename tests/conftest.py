@@ -5,6 +5,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -155,8 +156,21 @@ def scenario(scratch: Path) -> Scenario:
 
 
 @pytest.fixture(scope="session")
-def scenario_prometheus(scratch: Path, scenario: Scenario) -> Iterator[str]:
-    """A real Prometheus serving ``scenario``, backfilled with promtool."""
-    data = backfill(scenario.generate(), scratch / "scenario")
+def month_scenario() -> Scenario:
+    """Two days of metrics of the model "monthly" that end 12 hours into the latest month
+    whose first 13 hours are past: a month boundary in the middle of the data."""
+    now = datetime.now(UTC)
+    start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    if now - start < timedelta(hours=13):
+        start = datetime(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1, tzinfo=UTC)
+    return Scenario(end=int(start.timestamp()) + 12 * 3600, models=("monthly",))
+
+
+@pytest.fixture(scope="session")
+def scenario_prometheus(
+    scratch: Path, scenario: Scenario, month_scenario: Scenario
+) -> Iterator[str]:
+    """A real Prometheus serving both scenarios, backfilled with promtool."""
+    data = backfill([scenario.generate(), month_scenario.generate()], scratch / "scenario")
     with prometheus_server(scratch / "scenario", tsdb=data) as url:
         yield url

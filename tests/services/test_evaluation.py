@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -265,3 +266,32 @@ def test_models_share_queries_and_each_gets_its_own_numbers(
         assert latency.total == pytest.approx(factor * scenario.count("le=+Inf", start, end))
         accuracy = read(db, ids[model, "accuracy"], end + 60)
         assert accuracy.total - accuracy.good == 30
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_calendar_month_starts_afresh(
+    db: Engine,
+    make_slo: Callable[..., int],
+    month_scenario: Scenario,
+    scenario_prometheus: str,
+    zone: str,
+) -> None:
+    spec = {"kind": "availability", "params": {"model_name": "monthly"}, "timezone": zone}
+    slo_id = make_slo(f"month-{zone.lower().replace('/', '-')}", spec, window="month")
+    end = month_scenario.end  # 12 hours into the month, in UTC
+    assert run(db, slo_id, scenario_prometheus, now=end + 60).ok
+    result = read(db, slo_id, end + 60)
+    first = at(end)
+    month_start = int(datetime(first.year, first.month, 1, tzinfo=ZoneInfo(zone)).timestamp())
+    assert result.window.start == at(month_start)  # Berlin's 1st begins at 23:00 UTC
+
+    def counts(start: int) -> tuple[float, float]:
+        good = month_scenario.count("ok", start, end)
+        return good, good + month_scenario.count("error", start, end)
+
+    good, total = counts(month_start)
+    assert result.good == pytest.approx(good)
+    assert result.total == pytest.approx(total)
+    good, total = counts(end - DAY)  # the day's burn rate reaches back into last month
+    assert result.burn_rates["1d"] == pytest.approx(burn(total - good, total), rel=1e-9)
+    assert result.burn_rates["1d"] != result.burn_rates["window"]

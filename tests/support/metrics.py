@@ -34,6 +34,7 @@ class Scenario:
     reset_at: int = 10 * 3600
     slow: tuple[int, int] = (8 * 3600, 7 * 3600)
     drop: tuple[int, int] = (3 * 3600, 2 * 3600 + 1800)
+    models: tuple[str, ...] = MODELS
     increments: dict[str, dict[int, float]] = field(default_factory=dict)
     accuracy: dict[int, float] = field(default_factory=dict)
 
@@ -66,18 +67,18 @@ class Scenario:
         self.increments = {"ok": ok, "error": error} | {f"le={b}": latency[b] for b in BOUNDS}
         histogram = "ml_prediction_duration_seconds"
         lines = ["# TYPE ml_predictions counter"]
-        for factor, model in enumerate(MODELS, start=1):
+        for factor, model in enumerate(self.models, start=1):
             name = "ml_predictions_total"
             lines += self._counter(series(name, model, 'status="ok"'), ok, factor, reset=True)
             lines += self._counter(series(name, model, 'status="error"'), error, factor)
         lines.append(f"# TYPE {histogram} histogram")
-        for factor, model in enumerate(MODELS, start=1):
+        for factor, model in enumerate(self.models, start=1):
             for bound in BOUNDS:
                 name = series(f"{histogram}_bucket", model, f'le="{bound}"')
                 lines += self._counter(name, latency[bound], factor)
             lines += self._counter(series(f"{histogram}_count", model), latency["+Inf"], factor)
         lines.append("# TYPE ml_model_accuracy gauge")
-        for model in MODELS:
+        for model in self.models:
             lines += [
                 f"{series('ml_model_accuracy', model)} {value} {stamp}"
                 for stamp, value in self.accuracy.items()
@@ -97,9 +98,9 @@ class Scenario:
             lines.append(f"{name} {value} {stamp}")
         return lines
 
-    def count(self, key: str, start: int, end: int, model: str = MODELS[0]) -> float:
+    def count(self, key: str, start: int, end: int, model: str | None = None) -> float:
         """True events of ``key`` in the buckets ``[start, end)`` (1-minute buckets)."""
-        factor = MODELS.index(model) + 1
+        factor = self.models.index(model or self.models[0]) + 1
         return factor * sum(v for stamp, v in self.increments[key].items() if start < stamp <= end)
 
     def slices(self, good: Callable[[float], bool], start: int, end: int) -> tuple[int, int]:
@@ -108,12 +109,14 @@ class Scenario:
         return sum(good(self.accuracy[mark]) for mark in marks), len(marks)
 
 
-def backfill(text: str, workdir: Path) -> Path:
-    """Write ``text`` and turn it into TSDB blocks with promtool; returns the data directory."""
+def backfill(texts: list[str], workdir: Path) -> Path:
+    """Turn each OpenMetrics text into TSDB blocks with promtool, all in one data directory."""
     workdir.mkdir(parents=True, exist_ok=True)
-    source = workdir / "metrics.om"
-    source.write_text(text)
-    return backfill_file(source, workdir / "data")
+    for index, text in enumerate(texts):
+        source = workdir / f"metrics-{index}.om"
+        source.write_text(text)
+        backfill_file(source, workdir / "data")
+    return workdir / "data"
 
 
 def backfill_file(source: Path, data: Path) -> Path:
