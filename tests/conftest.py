@@ -19,7 +19,7 @@ from slo_service.config import Settings
 from slo_service.db import make_engine, metadata, session_scope
 from slo_service.domain.scopes import parse_scopes
 from slo_service.services import tokens
-from tests.support.metrics import Scenario, backfill
+from tests.support.metrics import Scenario, backfill, slow_scrapes
 from tests.support.servers import free_port, postgres_cluster, prometheus_server
 
 BACKENDS = ["sqlite", "postgres"]
@@ -171,6 +171,7 @@ def scenario_prometheus(
     scratch: Path, scenario: Scenario, month_scenario: Scenario
 ) -> Iterator[str]:
     """A real Prometheus serving both scenarios, backfilled with promtool."""
-    data = backfill([scenario.generate(), month_scenario.generate()], scratch / "scenario")
+    texts = [scenario.generate(), month_scenario.generate(), slow_scrapes(scenario.end)]
+    data = backfill(texts, scratch / "scenario")
     with prometheus_server(scratch / "scenario", tsdb=data) as url:
         yield url

@@ -207,8 +207,36 @@ class _Round:
         self._fetch()
         for request in requests:
             if request.key in needs:
-                answers[request.key] = self._assemble(request, needs[request.key])
+                answer = self._assemble(request, needs[request.key])
+                if answer == [] and not isinstance(request.sli, ThresholdSli):
+                    answer = self._explain_silence(request.sli) or answer
+                answers[request.key] = answer
         return answers
+
+    def _explain_silence(self, sli: SliSpec) -> SourceError | None:
+        """A counter with samples but no per-bucket increase is scraped too seldom for the
+        bucket (``increase()`` needs two samples in it): say so rather than report no data."""
+        if isinstance(sli, RatioSli):
+            selector = sli.total
+        else:
+            assert isinstance(sli, LatencySli)
+            name, matchers = split_histogram(sli.histogram)
+            selector = _selector(f"{name}_count", matchers)
+        span = self.end - self.start
+        query = f"sum(count_over_time({selector}[{span}s]))"
+        try:
+            found = self.source.series(query, self.end, self.end, self.bucket)
+        except SourceError as exc:
+            return exc
+        samples = next(iter(found[0][1].values()), 0.0) if found else 0.0
+        buckets = span // self.bucket
+        if samples and samples < 2 * buckets:
+            return SourceError(
+                f"total: {samples:.0f} samples in {buckets} buckets of {self.bucket} s: the "
+                "metric is scraped less than twice per bucket, so increase() sees nothing; "
+                "scrape it more often or raise SLO_BUCKET_SECONDS"
+            )
+        return None
 
     def _plan(self, sli: SliSpec) -> dict[str, Need] | None:
         if isinstance(sli, RatioSli):

@@ -202,7 +202,7 @@ def test_unreachable_prometheus_moves_nothing_and_counts_nothing(
                     "threshold": 0,
                 },
             },
-            "returns 6 series where one is expected",
+            "series where one is expected",
         ),
         (
             {"kind": "latency", "params": {"threshold_ms": 300, "model_name": "churn"}},
@@ -295,3 +295,13 @@ def test_calendar_month_starts_afresh(
     good, total = counts(end - DAY)  # the day's burn rate reaches back into last month
     assert result.burn_rates["1d"] == pytest.approx(burn(total - good, total), rel=1e-9)
     assert result.burn_rates["1d"] != result.burn_rates["window"]
+
+
+def test_a_counter_scraped_too_seldom_is_an_error_not_no_data(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    slo_id = make_slo("slow", {"kind": "availability", "params": {"model_name": "slow"}})
+    outcome = run(db, slo_id, scenario_prometheus, now=scenario.end + 60)
+    assert not outcome.ok
+    assert "scraped less than twice per bucket" in (outcome.error or "")
+    assert read(db, slo_id, scenario.end + 60).evaluated_until is None

@@ -109,6 +109,16 @@ class Scenario:
         return sum(good(self.accuracy[mark]) for mark in marks), len(marks)
 
 
+def slow_scrapes(end: int) -> str:
+    """A counter of the model "slow", scraped once a minute for the six hours before ``end``."""
+    lines = ["# TYPE ml_predictions counter"]
+    for status in ("ok", "error"):
+        name = series("ml_predictions_total", "slow", f'status="{status}"')
+        # Off the minute marks, as real scrapes are: each [t-1m, t] holds one sample.
+        lines += [f"{name} {10 * i} {end - 6 * 3600 + 60 * i + 17}" for i in range(6 * 60)]
+    return "\n".join([*lines, "# EOF"]) + "\n"
+
+
 def backfill(texts: list[str], workdir: Path) -> Path:
     """Turn each OpenMetrics text into TSDB blocks with promtool, all in one data directory."""
     workdir.mkdir(parents=True, exist_ok=True)
