@@ -150,7 +150,7 @@ def prometheus_url(scratch: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def scenario(scratch: Path) -> Scenario:
-    """Two days of synthetic ML metrics ending three hours ago, on an hour boundary."""
+    """31 days of synthetic ML metrics ending three hours ago, on an hour boundary."""
     now = int(time.time())
     return Scenario(end=now - now % 3600 - 3 * 3600)
 
@@ -163,7 +163,7 @@ def month_scenario() -> Scenario:
     start = datetime(now.year, now.month, 1, tzinfo=UTC)
     if now - start < timedelta(hours=13):
         start = datetime(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1, tzinfo=UTC)
-    return Scenario(end=int(start.timestamp()) + 12 * 3600, models=("monthly",))
+    return Scenario(end=int(start.timestamp()) + 12 * 3600, hours=48, models=("monthly",))
 
 
 @pytest.fixture(scope="session")

@@ -305,3 +305,20 @@ def test_a_counter_scraped_too_seldom_is_an_error_not_no_data(
     assert not outcome.ok
     assert "scraped less than twice per bucket" in (outcome.error or "")
     assert read(db, slo_id, scenario.end + 60).evaluated_until is None
+
+
+def test_thirty_day_budget_to_one_part_in_a_million(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    spec = {**AVAILABILITY, "objective": 0.999}
+    slo_id = make_slo("thirty-days", spec, window="30d")
+    end = scenario.end
+    assert run(db, slo_id, scenario_prometheus, now=end + 60).ok
+    result = read(db, slo_id, end + 60)
+    good = scenario.count("ok", end - 30 * DAY, end)
+    total = good + scenario.count("error", end - 30 * DAY, end)
+    consumed = ((total - good) / total) / 0.001
+    assert result.total == pytest.approx(total, rel=1e-6)
+    assert result.error_budget.consumed == pytest.approx(consumed, rel=1e-6)
+    assert result.error_budget.remaining == pytest.approx(1 - consumed, rel=1e-6)
+    assert result.burn_rates["window"] == pytest.approx(consumed, rel=1e-6)

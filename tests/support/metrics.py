@@ -1,8 +1,8 @@
 """Synthetic ML serving metrics with known truth: OpenMetrics text for promtool to backfill,
 and the per-bucket counts that text implies, computed here independently of the service.
 
-Samples are every 15 s on the minute grid, so an ``increase(x[1m])`` at a minute mark covers
-five samples from edge to edge and equals the true count, counter resets included.
+Samples are every 30 s on the minute grid, so an ``increase(x[1m])`` at a minute mark covers
+three samples from edge to edge and equals the true count, counter resets included.
 """
 
 import shutil
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STEP = 15
+STEP = 30
 BOUNDS = ("0.1", "0.5", "1", "+Inf")
 # Each model serves its index + 1 times the first one's traffic (a '.' tests regex escaping).
 MODELS = ("churn", "fraud", "churn.v2")
@@ -24,12 +24,12 @@ def series(name: str, model: str, *labels: str) -> str:
 
 @dataclass
 class Scenario:
-    """Two days of traffic ending at ``end`` (epoch seconds, an hour boundary), with an outage,
+    """31 days of traffic ending at ``end`` (epoch seconds, an hour boundary), with an outage,
     a counter reset, a slow hour and an accuracy drop at fixed offsets before ``end``, for
     each of ``MODELS`` (traffic scaled by model; the accuracy gauge the same for all)."""
 
     end: int
-    hours: int = 48
+    hours: int = 31 * 24
     outage: tuple[int, int] = (5 * 3600, 4 * 3600)  # seconds before end: from, to
     reset_at: int = 10 * 3600
     slow: tuple[int, int] = (8 * 3600, 7 * 3600)
