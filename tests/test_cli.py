@@ -19,8 +19,12 @@ from slo_service import schema
 from slo_service.app import create_app
 from slo_service.cli import app
 from slo_service.config import Settings
+from slo_service.db import session_scope
 from slo_service.models import SLO, PushEvent
+from slo_service.schemas import SLOCreate
 from slo_service.services import demo
+from slo_service.services import slos as slo_service
+from slo_service.sources.base import NoQueryChecker
 from tests.support.servers import free_port, serve_in_thread
 
 runner = CliRunner()
@@ -238,3 +242,66 @@ def test_unreachable_database_and_bad_settings_say_so(monkeypatch: pytest.Monkey
     assert bad.exit_code == 1
     assert "SLO_DATABASE_URL: must be an sqlite:///" in bad.output
     assert "SLO_BUCKET_SECONDS: Input should be a valid integer" in bad.output
+
+
+def test_evaluate_command(
+    env: dict[str, str],
+    db: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scenario_prometheus: str,
+) -> None:
+    path = tmp_path / "slos.yaml"
+    path.write_text(
+        "service: churn\nslos:\n"
+        "  - {name: availability, kind: availability, objective: 0.99,\n"
+        "     params: {model_name: churn}}\n"
+        "  - {name: pushed, kind: availability, objective: 0.99, sli: {source: push}}\n"
+    )
+    assert runner.invoke(app, ["apply", "-f", str(path)]).exit_code == 0
+    down = runner.invoke(app, ["evaluate"])
+    assert down.exit_code == 1
+    assert "churn:availability: Prometheus at" in down.output
+    assert "evaluated 1 SLOs, 1 failed" in down.output
+    monkeypatch.setenv("SLO_PROMETHEUS_URL", scenario_prometheus)
+    result = runner.invoke(app, ["evaluate", "--slo", "churn:availability", "--backfill", "2d"])
+    assert result.exit_code == 0, result.output
+    assert "evaluated 1 SLOs, 0 failed" in result.output
+    with Session(db) as session:
+        slo = session.exec(select(SLO).where(SLO.name == "availability")).one()
+    assert slo.evaluated_until is not None
+    assert slo.last_error is None
+
+
+def test_worker_evaluates_on_its_own(
+    env: dict[str, str], db: Engine, scenario_prometheus: str
+) -> None:
+    data = SLOCreate.model_validate(
+        {
+            "service": "churn",
+            "name": "a",
+            "kind": "availability",
+            "objective": 0.99,
+            "params": {"model_name": "churn"},
+        }
+    )
+    with session_scope(db) as session:
+        slo_service.create(session, slo_service.prepare(data, NoQueryChecker()), actor="t")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "slo_service", "worker"],
+        env={**os.environ, **env, "SLO_PROMETHEUS_URL": scenario_prometheus},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        evaluated = None
+        while time.monotonic() < deadline and evaluated is None:
+            time.sleep(0.5)
+            with Session(db) as session:
+                evaluated = session.exec(select(SLO.last_success_at)).first()
+        assert evaluated is not None, "the worker evaluated nothing"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
