@@ -8,7 +8,6 @@ requests per cycle, rows and bytes stored per SLO per 30 days, and status read p
 import argparse
 import contextlib
 import json
-import random
 import statistics
 import tempfile
 import time
@@ -20,12 +19,13 @@ from typing import TextIO
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
+from bench.status import read_times
 from slo_service import schema
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.blocks import Layout
-from slo_service.models import SLO, SliBlock
+from slo_service.models import SliBlock
 from slo_service.schemas import SLOCreate
-from slo_service.services import evaluation, slos, status
+from slo_service.services import evaluation, slos
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource
 from tests.support.metrics import backfill_file
@@ -144,16 +144,7 @@ def storage(engine: Engine, count: int, days: int, sqlite: Path | None) -> dict[
 
 
 def status_reads(engine: Engine, ids: list[int], now: int, reads: int) -> dict[str, float]:
-    rng = random.Random(3)
-    times = []
-    with Session(engine) as session:
-        for _ in range(reads):
-            slo = session.get(SLO, rng.choice(ids))
-            assert slo is not None
-            started = time.perf_counter()
-            status.status(session, slo, now=datetime.fromtimestamp(now, UTC), layout=LAYOUT)
-            times.append(time.perf_counter() - started)
-            session.expunge_all()
+    times = read_times(engine, ids, datetime.fromtimestamp(now, UTC), reads)
     q = statistics.quantiles(times, n=100)
     return {"status_p50_ms": round(q[49] * 1000, 2), "status_p99_ms": round(q[98] * 1000, 2)}
 
