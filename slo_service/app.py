@@ -13,7 +13,8 @@ from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.scheduler import schedule
 from slo_service.sources.base import SliSource
-from slo_service.sources.prometheus import PrometheusChecker, PrometheusSource
+from slo_service.sources.prometheus import PrometheusSource
+from slo_service.sources.prometheus_checker import PrometheusChecker
 
 DESCRIPTION = """SLOs and error budgets for ML models in production.
 

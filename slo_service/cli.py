@@ -25,7 +25,7 @@ from slo_service.scheduler import schedule
 from slo_service.schemas import ApplyResult
 from slo_service.services import apply as apply_service
 from slo_service.services import demo, evaluation, slos, tokens
-from slo_service.sources.prometheus import PrometheusChecker
+from slo_service.sources.prometheus_checker import PrometheusChecker
 
 app = typer.Typer(
     help="SLOs and error budgets for ML models in production.",

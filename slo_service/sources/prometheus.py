@@ -24,14 +24,11 @@ from urllib3.util.retry import Retry
 from slo_service.domain.promql import parse_selector
 from slo_service.domain.sli import LatencySli, RatioSli, SliSpec, ThresholdSli
 from slo_service.sources import plan
-from slo_service.sources.base import Answer, Problem, Request, SourceError
+from slo_service.sources.base import Answer, Request, SourceError
 from slo_service.sources.plan import Need
 
 log = logging.getLogger(__name__)
 
-# The check wraps selectors the way the engine will, so a selector Prometheus accepts alone
-# but not inside increase() is caught too.
-_CHECK_RANGE = "5m"
 # Prometheus refuses a query_range of more than 11,000 points.
 MAX_POINTS = 10_000
 
@@ -48,27 +45,9 @@ def split_histogram(histogram: str) -> tuple[str, str]:
     return name, matchers.rstrip().removesuffix("}")
 
 
-def _selector(name: str, *matchers: str) -> str:
+def selector(name: str, *matchers: str) -> str:
     inside = ",".join(m for m in matchers if m)
     return f"{name}{{{inside}}}" if inside else name
-
-
-def queries_of(sli: SliSpec) -> list[tuple[str, str]]:
-    """(field, PromQL) for each query the engine will run for ``sli``."""
-    if isinstance(sli, RatioSli):
-        fields = [("good", sli.good), ("bad", sli.bad), ("total", sli.total)]
-        return [
-            (field, f"sum(increase({selector}[{_CHECK_RANGE}]))")
-            for field, selector in fields
-            if selector is not None
-        ]
-    if isinstance(sli, LatencySli):
-        name, matchers = split_histogram(sli.histogram)
-        bucket = _selector(f"{name}_bucket", matchers)
-        return [("histogram", f"sum by (le) (increase({bucket}[{_CHECK_RANGE}]))")]
-    if isinstance(sli, ThresholdSli):
-        return [("query", sli.query)]
-    return []
 
 
 def rejection(exc: PrometheusApiClientException) -> tuple[int, str]:
@@ -81,33 +60,6 @@ def rejection(exc: PrometheusApiClientException) -> tuple[int, str]:
         return status, str(json.loads(body)["error"])
     except (ValueError, SyntaxError, KeyError, TypeError):
         return status, message
-
-
-class PrometheusChecker:
-    """Runs each query of an SLI once against the configured Prometheus."""
-
-    def __init__(self, url: str, *, timeout: float) -> None:
-        self._url = url
-        self._client = connect(url, timeout=timeout)
-
-    def check(self, sli: SliSpec) -> Sequence[Problem]:
-        problems: list[Problem] = []
-        at = datetime.now(UTC).replace(second=0, microsecond=0).timestamp()
-        for field, query in queries_of(sli):
-            try:
-                self._client.custom_query(query, params={"time": at})
-            except requests.RequestException as exc:
-                log.info("Prometheus at %s unreachable, query checked locally: %s", self._url, exc)
-                return problems
-            except PrometheusApiClientException as exc:
-                status, reason = rejection(exc)
-                if 400 <= status < 500:
-                    problems.append(((field,), f"Prometheus rejects the query: {reason}"))
-                else:
-                    log.warning(
-                        "Prometheus at %s answered %s; query not checked", self._url, status
-                    )
-        return problems
 
 
 class PrometheusSource:
@@ -231,13 +183,13 @@ class _Round:
         """A counter with samples but no per-bucket increase is scraped too seldom for the
         bucket (``increase()`` needs two samples in it): say so rather than report no data."""
         if isinstance(sli, RatioSli):
-            selector = sli.total
+            counter = sli.total
         else:
             assert isinstance(sli, LatencySli)
             name, matchers = split_histogram(sli.histogram)
-            selector = _selector(f"{name}_count", matchers)
+            counter = selector(f"{name}_count", matchers)
         span = self.end - self.start
-        query = f"sum(count_over_time({selector}[{span}s]))"
+        query = f"sum(count_over_time({counter}[{span}s]))"
         try:
             found = self.source.series(query, self.end, self.end, self.bucket)
         except SourceError as exc:
@@ -266,9 +218,9 @@ class _Round:
             if le is None:
                 return None
             return {
-                "total": plan.increase(_selector(f"{name}_count", matchers), self.bucket),
+                "total": plan.increase(selector(f"{name}_count", matchers), self.bucket),
                 "good": plan.increase(
-                    _selector(f"{name}_bucket", matchers), self.bucket, f'le="{le}"'
+                    selector(f"{name}_bucket", matchers), self.bucket, f'le="{le}"'
                 ),
             }
         if isinstance(sli, ThresholdSli):
@@ -298,8 +250,8 @@ class _Round:
 
     def _bucket_selector(self, sli: LatencySli) -> tuple[str | None, str]:
         name, matchers = split_histogram(sli.histogram)
-        model, rest = plan.split_model(parse_selector(_selector(f"{name}_bucket", matchers)))
-        return model, rest.render() if model is not None else _selector(f"{name}_bucket", matchers)
+        model, rest = plan.split_model(parse_selector(selector(f"{name}_bucket", matchers)))
+        return model, rest.render() if model is not None else selector(f"{name}_bucket", matchers)
 
     def _le_bound(self, sli: LatencySli) -> str | None:
         """The ``le`` label text equal to the threshold (matched as text by Prometheus, so

@@ -1,0 +1,63 @@
+"""Checking an SLI's queries against the configured Prometheus before the SLO is stored."""
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import requests
+from prometheus_api_client.exceptions import PrometheusApiClientException
+
+from slo_service.domain.sli import LatencySli, RatioSli, SliSpec, ThresholdSli
+from slo_service.sources.base import Problem
+from slo_service.sources.prometheus import connect, rejection, selector, split_histogram
+
+log = logging.getLogger(__name__)
+
+# The check wraps selectors the way the engine will, so a selector Prometheus accepts alone
+# but not inside increase() is caught too.
+_CHECK_RANGE = "5m"
+
+
+def queries_of(sli: SliSpec) -> list[tuple[str, str]]:
+    """(field, PromQL) for each query the engine will run for ``sli``."""
+    if isinstance(sli, RatioSli):
+        fields = [("good", sli.good), ("bad", sli.bad), ("total", sli.total)]
+        return [
+            (field, f"sum(increase({selector}[{_CHECK_RANGE}]))")
+            for field, selector in fields
+            if selector is not None
+        ]
+    if isinstance(sli, LatencySli):
+        name, matchers = split_histogram(sli.histogram)
+        bucket = selector(f"{name}_bucket", matchers)
+        return [("histogram", f"sum by (le) (increase({bucket}[{_CHECK_RANGE}]))")]
+    if isinstance(sli, ThresholdSli):
+        return [("query", sli.query)]
+    return []
+
+
+class PrometheusChecker:
+    """Runs each query of an SLI once against the configured Prometheus."""
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+        self._url = url
+        self._client = connect(url, timeout=timeout)
+
+    def check(self, sli: SliSpec) -> Sequence[Problem]:
+        problems: list[Problem] = []
+        at = datetime.now(UTC).replace(second=0, microsecond=0).timestamp()
+        for field, query in queries_of(sli):
+            try:
+                self._client.custom_query(query, params={"time": at})
+            except requests.RequestException as exc:
+                log.info("Prometheus at %s unreachable, query checked locally: %s", self._url, exc)
+                return problems
+            except PrometheusApiClientException as exc:
+                status, reason = rejection(exc)
+                if 400 <= status < 500:
+                    problems.append(((field,), f"Prometheus rejects the query: {reason}"))
+                else:
+                    log.warning(
+                        "Prometheus at %s answered %s; query not checked", self._url, status
+                    )
+        return problems
