@@ -294,6 +294,21 @@ class SLOStatusPublic(BaseModel):
     last_error: str | None
 
 
+class HistoryPointPublic(BaseModel):
+    at: datetime = Field(description="End of the window this point measures.")
+    good: float
+    total: float
+    sli: float | None
+    budget_remaining: float | None
+
+
+class HistoryPublic(BaseModel):
+    id: int
+    window: str
+    step_seconds: int
+    points: list[HistoryPointPublic]
+
+
 class EventIn(_Input):
     """One push: good and total events of an SLO with the push source, at a time."""
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from slo_service.api.deps import (
     CheckerDep,
@@ -16,11 +17,14 @@ from slo_service.api.deps import (
 from slo_service.db import utcnow
 from slo_service.domain.kinds import Kind
 from slo_service.domain.scopes import Scope, grants
+from slo_service.domain.windows import parse_duration
 from slo_service.errors import Forbidden
 from slo_service.schemas import (
     ApplyRequest,
     ApplyResult,
+    Duration,
     ErrorBody,
+    HistoryPublic,
     SLOCreate,
     SLOPatch,
     SLOPublic,
@@ -29,7 +33,7 @@ from slo_service.schemas import (
     error_responses,
 )
 from slo_service.services import apply as apply_service
-from slo_service.services import evaluation, slos
+from slo_service.services import evaluation, history, slos
 from slo_service.services import status as slo_status_service
 
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -79,6 +83,35 @@ def slo_status(
     """SLI, error budget, burn rates and firing burn-rate tiers as of the last evaluated bucket."""
     slo = slos.resolve(session, slo_ref)
     return slo_status_service.status(session, slo, now=utcnow(), layout=settings.layout)
+
+
+@router.get("/{slo_ref}/history")
+def slo_history(
+    slo_ref: SloRef,
+    session: SessionDep,
+    settings: SettingsDep,
+    _caller: Reader,
+    start: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Default: a window ago.")
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(alias="to", description="Default: evaluated_until.")
+    ] = None,
+    step: Annotated[
+        Duration | None, Query(description="e.g. 1h; default: about 200 points.")
+    ] = None,
+) -> HistoryPublic:
+    """SLI and remaining budget over time, each point measuring the window that ends there."""
+    slo = slos.resolve(session, slo_ref)
+    return history.history(
+        session,
+        slo,
+        start=start,
+        end=end,
+        step=parse_duration(step) if step else None,
+        now=utcnow(),
+        layout=settings.layout,
+    )
 
 
 @router.post(

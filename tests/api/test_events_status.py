@@ -154,3 +154,25 @@ def test_timeslice_budget_in_minutes(client: TestClient, admin: Headers) -> None
     expected = (1 - consumed) * 0.01 * 7 * 24 * 60
     assert status["error_budget"]["remaining_minutes"] == pytest.approx(expected, rel=1e-9)
     assert status["state"] == "exhausted"
+
+
+def test_history_over_http(client: TestClient, admin: Headers) -> None:
+    push_slo(client, admin, window="1d")
+    batch = events(range(10, 130), good=99, total=100, prefix="h")
+    assert client.post("/api/v1/events", json={"events": batch}, headers=admin).status_code == 200
+    url = "/api/v1/slos/churn-model:availability/history"
+    body = client.get(url, params={"step": "30m"}, headers=admin).json()
+    assert body["step_seconds"] == 1800
+    assert len(body["points"]) == 49  # a day in half hours, both ends
+    assert body["points"][-1]["total"] == 120 * 100
+    assert body["points"][-1]["budget_remaining"] == pytest.approx(0.0)
+    assert body["points"][0]["sli"] is None
+    too_many = client.get(url, params={"step": "1m", "from": "2026-01-01T00:00:00Z"}, headers=admin)
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["loc"] == ["query", "step"]
+    backwards = client.get(
+        url, params={"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, headers=admin
+    )
+    assert backwards.status_code == 422
+    naive = client.get(url, params={"from": "2026-01-01T00:00:00"}, headers=admin)
+    assert naive.status_code == 422

@@ -1,7 +1,7 @@
 """Evaluation against a real Prometheus backfilled with known data, on both backends."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from slo_service.db import session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO
 from slo_service.schemas import SLOCreate, SLOStatusPublic
-from slo_service.services import evaluation, slos, status
+from slo_service.services import evaluation, history, slos, status
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource
 from tests.support.metrics import MODELS, Scenario
@@ -320,3 +320,29 @@ def test_thirty_day_budget_to_one_part_in_a_million(
     assert result.error_budget.consumed == pytest.approx(consumed, rel=1e-6)
     assert result.error_budget.remaining == pytest.approx(1 - consumed, rel=1e-6)
     assert result.burn_rates["window"] == pytest.approx(consumed, rel=1e-6)
+
+
+def test_history_points_measure_the_window_ending_at_each(
+    db: Engine, make_slo: Callable[..., int], scenario: Scenario, scenario_prometheus: str
+) -> None:
+    slo_id = make_slo("availability", AVAILABILITY)
+    end = scenario.end
+    assert run(db, slo_id, scenario_prometheus, now=end + 60).ok
+    with Session(db) as session:
+        slo = session.get(SLO, slo_id)
+        assert slo is not None
+        series = history.history(
+            session, slo, start=at(end - 6 * 3600), end=at(end), step=timedelta(hours=1),
+            now=at(end + 60), layout=LAYOUT,
+        )  # fmt: skip
+    assert [p.at for p in series.points] == [at(end - h * 3600) for h in range(6, -1, -1)]
+    for point in series.points:
+        mark = int(point.at.timestamp())
+        good = scenario.count("ok", mark - DAY, mark)
+        total = good + scenario.count("error", mark - DAY, mark)
+        assert point.good == pytest.approx(good)
+        assert point.total == pytest.approx(total)
+        assert point.budget_remaining == pytest.approx(1 - burn(total - good, total), rel=1e-9)
+    # The outage (5 to 4 hours before the end) lowers every later point's budget.
+    remaining = [p.budget_remaining or 0 for p in series.points]
+    assert remaining[0] > remaining[2]
