@@ -129,3 +129,12 @@ def release(
     session.execute(
         update(SLO).where(col(SLO.id) == slo_id, col(SLO.lease_owner) == owner).values(**values)
     )
+
+
+def renew(session: Session, ids: Sequence[int], *, owner: str, until: datetime) -> None:
+    """Extend ``owner``'s leases (a long backfill must not be taken over while it runs)."""
+    session.execute(
+        update(SLO)
+        .where(col(SLO.id).in_(ids), col(SLO.lease_owner) == owner)
+        .values(lease_until=until)
+    )

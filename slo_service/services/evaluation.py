@@ -8,7 +8,8 @@ the error is kept on the SLO and the next run catches up from where the last one
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -29,6 +30,8 @@ from slo_service.sources.base import Answer, NoData, Request, SliSource, SourceE
 log = logging.getLogger(__name__)
 
 _CALENDAR_SPAN = {"month": timedelta(days=31), "week": timedelta(days=7)}
+# The most one measurement covers: bounds the memory and the response sizes of a backfill.
+SLICE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -57,19 +60,21 @@ def due_until(now: datetime, layout: Layout) -> datetime:
     return align(now, width) - width
 
 
-def request_for(
+def pending_range(
     slo: SLO, *, now: datetime, layout: Layout, backfill: timedelta | None = None
-) -> Request | None:
-    """What to measure for ``slo`` now: the buckets after ``evaluated_until`` (the window the
+) -> tuple[datetime, datetime] | None:
+    """The buckets to measure for ``slo`` now: those after ``evaluated_until`` (the window the
     first time, ``backfill`` more if asked); None when nothing is due."""
-    assert slo.id is not None
     width = timedelta(seconds=layout.bucket_seconds)
     end = due_until(now, layout)
     start = slo.evaluated_until or end - span_to_cover(slo)
     if backfill is not None:
         start = min(start, align(end - backfill, width))
-    if start >= end:
-        return None
+    return (start, end) if start < end else None
+
+
+def request_for(slo: SLO, start: datetime, end: datetime) -> Request:
+    assert slo.id is not None
     return Request(
         key=slo.id,
         sli=SLI_ADAPTER.validate_python(slo.sli),
@@ -108,15 +113,30 @@ def evaluate(
     now: datetime | None = None,
     backfill: timedelta | None = None,
 ) -> Outcome:
-    """Measure and store ``slo``'s new buckets (and ``backfill`` more, if given)."""
+    """Measure and store ``slo``'s new buckets (and ``backfill`` more, if given), a slice at
+    a time, in the caller's transaction."""
     assert slo.id is not None
     now = now or utcnow()
-    request = request_for(slo, now=now, layout=layout, backfill=backfill)
+    pending = pending_range(slo, now=now, layout=layout, backfill=backfill)
     source = sources.get(str(slo.sli.get("source")))
-    if request is None or source is None:
+    if pending is None or source is None:
         return Outcome(slo.id, None, None, 0, None)
-    answer = source.measure([request], bucket=layout.bucket_seconds)[request.key]
-    return store(session, slo, request, answer, now=now, layout=layout)
+    start, end = pending
+    measured = 0
+    for first, last in _slices(start, end):
+        request = request_for(slo, first, last)
+        answer = source.measure([request], bucket=layout.bucket_seconds)[request.key]
+        outcome = store(session, slo, request, answer, now=now, layout=layout)
+        if not outcome.ok:
+            return outcome
+        measured += outcome.buckets
+    return Outcome(slo.id, start, end, measured, None)
+
+
+def _slices(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    while start < end:
+        yield start, min(start + SLICE, end)
+        start += SLICE
 
 
 def run_cycle(
@@ -128,48 +148,110 @@ def run_cycle(
     now: datetime | None = None,
     lease: timedelta = timedelta(minutes=5),
     retry_after: timedelta = timedelta(minutes=1),
-    batch: int = 500,
+    batch: int = 200,
 ) -> list[Outcome]:
-    """Evaluate every due SLO once: claim a batch under a lease, measure the batch together
-    (so a source can share queries), store each SLO in its own transaction, release. A failed
-    SLO keeps its lease until ``retry_after``, so no replica retries it within the cycle; a
-    replica that dies leaves leases that expire."""
-    now = now or utcnow()
-    due = due_until(now, layout)
+    """Evaluate every due SLO once: claim a batch under a lease, measure the whole batch a
+    slice at a time (so a source shares queries between SLOs, and a backfill's memory stays
+    bounded), store each SLO in its own transaction per slice, release. A failed SLO keeps
+    its lease until ``retry_after``, so no replica retries it within the cycle; a replica that
+    dies leaves leases that expire; long backfills renew theirs."""
+    cycle = _Cycle(engine, sources, layout, owner, now or utcnow(), lease)
     outcomes: list[Outcome] = []
-    while True:
-        with session_scope(engine) as session:
-            claimed = slo_repo.claim_due(
-                session, due=due, owner=owner, now=now, lease=lease, limit=batch
+    while claimed := cycle.claim(batch):
+        for slo_id, outcome in cycle.bring_up_to_date(claimed).items():
+            if outcome is not None:
+                outcomes.append(outcome)
+            # Whatever did not succeed (failed, or no source for it) waits for a later cycle.
+            ok = outcome is not None and outcome.ok
+            cycle.release(slo_id, hold_until=None if ok else cycle.clock() + retry_after)
+    return outcomes
+
+
+class _Cycle:
+    def __init__(
+        self,
+        engine: Engine,
+        sources: Mapping[str, SliSource],
+        layout: Layout,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> None:
+        self.engine, self.sources, self.layout = engine, sources, layout
+        self.owner, self.now, self.lease = owner, now, lease
+        self.due = due_until(now, layout)
+        self.started = time.monotonic()
+
+    def clock(self) -> datetime:
+        """``now`` moved on by the time this cycle has taken (leases use it)."""
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
+
+    def claim(self, limit: int) -> list[int]:
+        with session_scope(self.engine) as session:
+            return slo_repo.claim_due(
+                session,
+                due=self.due,
+                owner=self.owner,
+                now=self.clock(),
+                lease=self.lease,
+                limit=limit,
             )
-            rows = [slo for slo_id in claimed if (slo := slo_repo.get(session, slo_id))]
-        if not claimed:
-            return outcomes
-        answers = _measure(rows, sources=sources, layout=layout, now=now)
-        for slo_id in claimed:
-            with session_scope(engine) as session:
+
+    def release(self, slo_id: int, *, hold_until: datetime | None) -> None:
+        with session_scope(self.engine) as session:
+            slo_repo.release(session, slo_id, owner=self.owner, hold_until=hold_until)
+
+    def bring_up_to_date(self, ids: Sequence[int]) -> dict[int, Outcome | None]:
+        """Measure every SLO of the batch up to ``due``, one slice of all of them at a time."""
+        results: dict[int, Outcome | None] = dict.fromkeys(ids)
+        pending = self._pending(ids, results)
+        while pending:
+            with session_scope(self.engine) as session:
+                slo_repo.renew(
+                    session, list(pending), owner=self.owner, until=self.clock() + self.lease
+                )
+                rows = {i: s for i in pending if (s := slo_repo.get(session, i)) is not None}
+            by_source: dict[str, list[Request]] = {}
+            for slo_id, slo in rows.items():
+                first, last = pending[slo_id]
+                request = request_for(slo, first, min(first + SLICE, last))
+                by_source.setdefault(str(slo.sli.get("source")), []).append(request)
+            pending = {i: span for i, span in pending.items() if i in rows}
+            for name, requests in by_source.items():
+                answers = self.sources[name].measure(requests, bucket=self.layout.bucket_seconds)
+                for request in requests:
+                    outcome = self._store(request, answers[request.key], results[request.key])
+                    results[request.key] = outcome
+                    last = pending[request.key][1]
+                    if not outcome.ok or request.end >= epoch(last):
+                        del pending[request.key]
+                    else:
+                        pending[request.key] = (instant(request.end), last)
+        return results
+
+    def _pending(
+        self, ids: Sequence[int], results: dict[int, Outcome | None]
+    ) -> dict[int, tuple[datetime, datetime]]:
+        pending = {}
+        with session_scope(self.engine) as session:
+            for slo_id in ids:
                 slo = slo_repo.get(session, slo_id)
-                outcome = None
-                if slo is not None and slo_id in answers:
-                    request, answer = answers[slo_id]
-                    outcome = store(session, slo, request, answer, now=now, layout=layout)
-                    outcomes.append(outcome)
-                # Whatever did not succeed (failed, or no source for it) waits for a later cycle.
-                hold = None if outcome is not None and outcome.ok else now + retry_after
-                slo_repo.release(session, slo_id, owner=owner, hold_until=hold)
+                if slo is None or str(slo.sli.get("source")) not in self.sources:
+                    continue
+                span = pending_range(slo, now=self.now, layout=self.layout)
+                if span is not None:
+                    pending[slo_id] = span
+                    results[slo_id] = Outcome(slo_id, span[0], span[1], 0, None)
+        return pending
 
-
-def _measure(
-    rows: Sequence[SLO], *, sources: Mapping[str, SliSource], layout: Layout, now: datetime
-) -> dict[int, tuple[Request, Answer]]:
-    """Each source measures all of its SLOs' requests at once."""
-    by_source: dict[str, list[Request]] = {}
-    for slo in rows:
-        request = request_for(slo, now=now, layout=layout)
-        if request is not None and str(slo.sli.get("source")) in sources:
-            by_source.setdefault(str(slo.sli.get("source")), []).append(request)
-    answers: dict[int, tuple[Request, Answer]] = {}
-    for name, requests in by_source.items():
-        measured = sources[name].measure(requests, bucket=layout.bucket_seconds)
-        answers.update((r.key, (r, measured[r.key])) for r in requests)
-    return answers
+    def _store(self, request: Request, answer: Answer, so_far: Outcome | None) -> Outcome:
+        with session_scope(self.engine) as session:
+            slo = slo_repo.get(session, request.key)
+            if slo is None:
+                return Outcome(request.key, None, None, 0, "the SLO was deleted meanwhile")
+            outcome = store(session, slo, request, answer, now=self.now, layout=self.layout)
+        if so_far is None:
+            return outcome
+        return Outcome(
+            request.key, so_far.start, outcome.end, so_far.buckets + outcome.buckets, outcome.error
+        )

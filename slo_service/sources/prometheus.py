@@ -196,7 +196,8 @@ class _Round:
             return exc
         samples = next(iter(found[0][1].values()), 0.0) if found else 0.0
         buckets = span // self.bucket
-        if samples and samples < 2 * buckets:
+        # Ten samples without one increase is no edge effect of a range's first or last bucket.
+        if 10 <= samples < 2 * buckets:
             return SourceError(
                 f"total: {samples:.0f} samples in {buckets} buckets of {self.bucket} s: the "
                 "metric is scraped less than twice per bucket, so increase() sees nothing; "
