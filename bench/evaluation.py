@@ -8,6 +8,7 @@ requests per cycle, rows and bytes stored per SLO per 30 days, and status read p
 import argparse
 import contextlib
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -161,31 +162,43 @@ def database(workdir: Path, sqlite: bool) -> Iterator[tuple[Engine, Path | None]
         engine.dispose()
 
 
+def prepare(workdir: Path, models: list[str], days: int, report: dict[str, object]) -> int:
+    """Generate and backfill the metrics unless ``workdir`` has them; returns their end."""
+    meta = workdir / "meta.json"
+    if not meta.exists():
+        now = int(time.time())
+        end = now - now % 3600 - 3600
+        started = time.perf_counter()
+        metrics = workdir / "metrics.om"
+        write_metrics(metrics, models, end - days * 86400, end + 600)
+        report["generate_seconds"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        backfill_file(metrics, workdir / "tsdb")
+        report["promtool_seconds"] = round(time.perf_counter() - started, 1)
+        metrics.unlink()
+        meta.write_text(json.dumps({"end": end, "models": len(models), "days": days}))
+    return int(json.loads(meta.read_text())["end"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of Postgres")
     parser.add_argument("--reads", type=int, default=2000)
+    parser.add_argument(
+        "--reuse", type=Path, help="the work directory of an earlier run: its metrics are kept"
+    )
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="slo-bench-eval-"))
+    workdir = args.reuse or Path(tempfile.mkdtemp(prefix="slo-bench-eval-"))
     workdir.chmod(0o755)
-    now = int(time.time())
-    end = now - now % 3600 - 3600
-    start = end - args.days * 86400
     models = [f"model-{i:04d}" for i in range(args.models)]
     report: dict[str, object] = {"models": args.models, "slos": 5 * args.models, "days": args.days}
-
-    started = time.perf_counter()
-    metrics = workdir / "metrics.om"
-    write_metrics(metrics, models, start, end + 600)
-    report["generate_seconds"] = round(time.perf_counter() - started, 1)
-    started = time.perf_counter()
-    data = backfill_file(metrics, workdir / "tsdb")
-    report["promtool_seconds"] = round(time.perf_counter() - started, 1)
-    metrics.unlink()
+    end = prepare(workdir, models, args.days, report)
+    for leftover in ("prometheus", "postgres", "bench.db"):
+        shutil.rmtree(workdir / leftover, ignore_errors=True)
     with (
-        prometheus_server(workdir / "prometheus", tsdb=data) as url,
+        prometheus_server(workdir / "prometheus", tsdb=workdir / "tsdb") as url,
         database(workdir, args.sqlite) as (engine, sqlite_path),
     ):
         schema.upgrade(engine)
@@ -196,6 +209,7 @@ def main() -> None:
         report.update(storage(engine, len(ids), args.days, sqlite_path))
         report.update(status_reads(engine, ids, end + 120, args.reads))
     report["backend"] = "sqlite" if args.sqlite else "postgresql"
+    report["workdir"] = str(workdir)
     print(json.dumps(report, indent=2))
 
 

@@ -56,6 +56,17 @@ def increase(selector_text: str, bucket: int, *extra: str) -> Need:
     return Need(alone, f"sum by ({MODEL_LABEL}) (increase({shared}[{bucket}s]))", model)
 
 
+def samples(selector_text: str, span: int) -> Need:
+    """How many samples a selector has over the last ``span`` seconds (one value, at the end)."""
+    selector = parse_selector(selector_text)
+    alone = f"sum(count_over_time({selector.render()}[{span}s]))"
+    model, rest = split_model(selector)
+    if model is None:
+        return Need(alone)
+    shared = rest.render(f'{MODEL_LABEL}=~"{_MODELS}"')
+    return Need(alone, f"sum by ({MODEL_LABEL}) (count_over_time({shared}[{span}s]))", model)
+
+
 def instant(query: str) -> Need:
     """A gauge expression; shared when it is ``[time() - ]agg(selector with model_name)``."""
     shape = _INSTANT.match(query.strip())

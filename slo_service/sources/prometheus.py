@@ -140,6 +140,15 @@ def _why(exc: requests.RequestException) -> str:
     return type(exc).__name__
 
 
+def _counter_of(sli: SliSpec) -> str:
+    """The selector that counts all events of an occurrences SLI."""
+    if isinstance(sli, RatioSli):
+        return sli.total
+    assert isinstance(sli, LatencySli)
+    name, matchers = split_histogram(sli.histogram)
+    return selector(f"{name}_count", matchers)
+
+
 class _Round:
     """Measuring a set of requests over one range: plan the needs, fetch each group and lone
     query once, and assemble every request's values from the answers."""
@@ -171,39 +180,45 @@ class _Round:
                 else:
                     self.alone.add(need.alone)
         self._fetch()
+        silent: list[Request] = []
         for request in requests:
             if request.key in needs:
-                answer = self._assemble(request, needs[request.key])
-                if answer == [] and not isinstance(request.sli, ThresholdSli):
-                    answer = self._explain_silence(request.sli) or answer
-                answers[request.key] = answer
+                answers[request.key] = self._assemble(request, needs[request.key])
+                if answers[request.key] == [] and not isinstance(request.sli, ThresholdSli):
+                    silent.append(request)
+        answers |= self._explain_silences(silent)
         return answers
 
-    def _explain_silence(self, sli: SliSpec) -> SourceError | None:
+    def _explain_silences(self, requests: Sequence[Request]) -> dict[int, Answer]:
         """A counter with samples but no per-bucket increase is scraped too seldom for the
-        bucket (``increase()`` needs two samples in it): say so rather than report no data."""
-        if isinstance(sli, RatioSli):
-            counter = sli.total
-        else:
-            assert isinstance(sli, LatencySli)
-            name, matchers = split_histogram(sli.histogram)
-            counter = selector(f"{name}_count", matchers)
+        bucket (``increase()`` needs two samples in it): say so rather than report no data.
+        One sample count per metric for all the silent SLIs."""
         span = self.end - self.start
-        query = f"sum(count_over_time({counter}[{span}s]))"
-        try:
-            found = self.source.series(query, self.end, self.end, self.bucket)
-        except SourceError as exc:
-            return exc
-        samples = next(iter(found[0][1].values()), 0.0) if found else 0.0
+        needs = {request.key: plan.samples(_counter_of(request.sli), span) for request in requests}
+        self.groups.clear()
+        self.alone.clear()
+        for need in needs.values():
+            if need.group is not None and need.model is not None:
+                self.groups[need.group].add(need.model)
+            else:
+                self.alone.add(need.alone)
+        self._fetch(first=self.end)
+        explained: dict[int, Answer] = {}
         buckets = span // self.bucket
-        # Ten samples without one increase is no edge effect of a range's first or last bucket.
-        if 10 <= samples < 2 * buckets:
-            return SourceError(
-                f"total: {samples:.0f} samples in {buckets} buckets of {self.bucket} s: the "
-                "metric is scraped less than twice per bucket, so increase() sees nothing; "
-                "scrape it more often or raise SLO_BUCKET_SECONDS"
-            )
-        return None
+        for key, need in needs.items():
+            try:
+                found = next(iter(self._answer("total", need).values()), 0.0)
+            except SourceError as exc:
+                explained[key] = exc
+                continue
+            # Ten samples without one increase is no edge effect of a range's first bucket.
+            if 10 <= found < 2 * buckets:
+                explained[key] = SourceError(
+                    f"total: {found:.0f} samples in {buckets} buckets of {self.bucket} s: the "
+                    "metric is scraped less than twice per bucket, so increase() sees nothing; "
+                    "scrape it more often or raise SLO_BUCKET_SECONDS"
+                )
+        return explained
 
     def _plan(self, sli: SliSpec) -> dict[str, Need] | None:
         if isinstance(sli, RatioSli):
@@ -274,8 +289,9 @@ class _Round:
             f"{listed}: set the threshold to one of them"
         )
 
-    def _fetch(self) -> None:
-        first, last = self.start + self.bucket, self.end
+    def _fetch(self, first: int | None = None) -> None:
+        """Ask each group and lone query once, at the marks from ``first`` to the end."""
+        first, last = first or self.start + self.bucket, self.end
         for group, models in self.groups.items():
             try:
                 found = self.source.series(
