@@ -8,6 +8,7 @@ burn rate = (1 - SLI) / E over any window; time to exhaustion = remaining * leng
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class State(StrEnum):
@@ -17,14 +18,14 @@ class State(StrEnum):
     NO_DATA = "no_data"
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Good and total over some span; floats, since ``increase()`` extrapolates."""
+class Counts(NamedTuple):
+    """Good and total over some span; floats, since ``increase()`` extrapolates. A tuple, as
+    millions are made in a backfill; ``+`` and ``-`` work field by field."""
 
     good: float = 0.0
     total: float = 0.0
 
-    def __add__(self, other: "Counts") -> "Counts":
+    def __add__(self, other: "Counts") -> "Counts":  # type: ignore[override]
         return Counts(self.good + other.good, self.total + other.total)
 
     def __sub__(self, other: "Counts") -> "Counts":

@@ -16,6 +16,12 @@ def get(session: Session, slo_id: int, *, include_deleted: bool = False) -> SLO 
     return slo
 
 
+def get_many(session: Session, ids: Sequence[int]) -> dict[int, SLO]:
+    """Live SLOs by id (those deleted meanwhile are left out)."""
+    rows = session.exec(select(SLO).where(col(SLO.id).in_(ids), col(SLO.deleted_at).is_(None)))
+    return {slo.id: slo for slo in rows.all() if slo.id is not None}
+
+
 def get_by_name(session: Session, *, service: str, name: str) -> SLO | None:
     statement = select(SLO).where(
         SLO.service == service, SLO.name == name, col(SLO.deleted_at).is_(None)

@@ -30,8 +30,9 @@ from slo_service.sources.base import Answer, NoData, Request, SliSource, SourceE
 log = logging.getLogger(__name__)
 
 _CALENDAR_SPAN = {"month": timedelta(days=31), "week": timedelta(days=7)}
-# The most one measurement covers: bounds the memory and the response sizes of a backfill.
-SLICE = timedelta(days=1)
+# The most one measurement covers: bounds a backfill's memory and Prometheus's answers (six
+# days of minutes are 8,640 points, under its 11,000-point limit for one query_range).
+SLICE = timedelta(days=6)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ class _Cycle:
             slo_repo.release(session, slo_id, owner=self.owner, hold_until=hold_until)
 
     def bring_up_to_date(self, ids: Sequence[int]) -> dict[int, Outcome | None]:
-        """Measure every SLO of the batch up to ``due``, one slice of all of them at a time."""
+        """Measure every SLO of the batch up to ``due``, one slice of all of them at a time:
+        read them, measure (no transaction open meanwhile), store the slice in one go."""
         results: dict[int, Outcome | None] = dict.fromkeys(ids)
         pending = self._pending(ids, results)
         while pending:
@@ -210,23 +212,31 @@ class _Cycle:
                 slo_repo.renew(
                     session, list(pending), owner=self.owner, until=self.clock() + self.lease
                 )
-                rows = {i: s for i in pending if (s := slo_repo.get(session, i)) is not None}
+                rows = slo_repo.get_many(session, list(pending))
+            pending = {i: span for i, span in pending.items() if i in rows}
             by_source: dict[str, list[Request]] = {}
             for slo_id, slo in rows.items():
                 first, last = pending[slo_id]
                 request = request_for(slo, first, min(first + SLICE, last))
                 by_source.setdefault(str(slo.sli.get("source")), []).append(request)
-            pending = {i: span for i, span in pending.items() if i in rows}
+            answers: dict[int, tuple[Request, Answer]] = {}
             for name, requests in by_source.items():
-                answers = self.sources[name].measure(requests, bucket=self.layout.bucket_seconds)
-                for request in requests:
-                    outcome = self._store(request, answers[request.key], results[request.key])
-                    results[request.key] = outcome
-                    last = pending[request.key][1]
+                measured = self.sources[name].measure(requests, bucket=self.layout.bucket_seconds)
+                answers.update((r.key, (r, measured[r.key])) for r in requests)
+            with session_scope(self.engine) as session:
+                for slo in slo_repo.get_many(session, list(answers)).values():
+                    assert slo.id is not None
+                    request, answer = answers[slo.id]
+                    outcome = self._add(
+                        store(session, slo, request, answer, now=self.now, layout=self.layout),
+                        results[slo.id],
+                    )
+                    results[slo.id] = outcome
+                    last = pending[slo.id][1]
                     if not outcome.ok or request.end >= epoch(last):
-                        del pending[request.key]
+                        del pending[slo.id]
                     else:
-                        pending[request.key] = (instant(request.end), last)
+                        pending[slo.id] = (instant(request.end), last)
         return results
 
     def _pending(
@@ -244,14 +254,15 @@ class _Cycle:
                     results[slo_id] = Outcome(slo_id, span[0], span[1], 0, None)
         return pending
 
-    def _store(self, request: Request, answer: Answer, so_far: Outcome | None) -> Outcome:
-        with session_scope(self.engine) as session:
-            slo = slo_repo.get(session, request.key)
-            if slo is None:
-                return Outcome(request.key, None, None, 0, "the SLO was deleted meanwhile")
-            outcome = store(session, slo, request, answer, now=self.now, layout=self.layout)
+    @staticmethod
+    def _add(outcome: Outcome, so_far: Outcome | None) -> Outcome:
+        """One slice's outcome added to the SLO's outcome so far in this cycle."""
         if so_far is None:
             return outcome
         return Outcome(
-            request.key, so_far.start, outcome.end, so_far.buckets + outcome.buckets, outcome.error
+            outcome.slo_id,
+            so_far.start,
+            outcome.end,
+            so_far.buckets + outcome.buckets,
+            outcome.error,
         )
