@@ -26,6 +26,14 @@ def newest_at_or_before(session: Session, slo_id: int, start: int) -> Block | No
     return None if row is None else _block(row)
 
 
+def starting_at(session: Session, slo_id: int, starts: Iterable[int]) -> dict[int, Block]:
+    """The blocks that start exactly at ``starts``, by start (missing ones are left out)."""
+    rows = session.exec(
+        select(SliBlock).where(SliBlock.slo_id == slo_id, col(SliBlock.start).in_(list(starts)))
+    ).all()
+    return {row.start: _block(row) for row in rows}
+
+
 def between(session: Session, slo_id: int, first: int, last: int) -> dict[int, Block]:
     """Blocks starting in ``[first, last]``, by start."""
     rows = session.exec(

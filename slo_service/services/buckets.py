@@ -50,13 +50,17 @@ def write(
 def totals_at(
     session: Session, slo_id: int, stamps: Sequence[int], *, layout: Layout
 ) -> list[Counts]:
-    """Running totals just before each instant; one indexed lookup per instant."""
-    return [
-        cum_at(
-            block_repo.newest_at_or_before(session, slo_id, layout.block_of(stamp)), stamp, layout
-        )
-        for stamp in stamps
-    ]
+    """Running totals just before each instant: the blocks holding them in one query, and an
+    indexed lookup only for an instant whose hour has no block (before the data began)."""
+    starts = {layout.block_of(stamp) for stamp in stamps}
+    found = block_repo.starting_at(session, slo_id, starts)
+    totals = []
+    for stamp in stamps:
+        block = found.get(layout.block_of(stamp))
+        if block is None:
+            block = block_repo.newest_at_or_before(session, slo_id, layout.block_of(stamp))
+        totals.append(cum_at(block, stamp, layout))
+    return totals
 
 
 def totals_over(
