@@ -20,6 +20,7 @@ from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.scopes import parse_scopes
 from slo_service.domain.windows import parse_duration
 from slo_service.errors import InvalidInput, SloServiceError, clean_message, format_loc
+from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
 from slo_service.scheduler import schedule
 from slo_service.schemas import ApplyResult
@@ -126,13 +127,18 @@ def evaluate(
         raise _fail(f"error: --backfill: {exc}") from None
     sources = sources_for(settings)
     with _database(settings) as engine:
-        with session_scope(engine) as session:
-            ids = [slos.resolve(session, slo).id] if slo else slo_repo.measured_ids(session)
+        try:
+            with session_scope(engine) as session:
+                ids = (
+                    [_id_of(slos.resolve(session, slo))] if slo else slo_repo.measured_ids(session)
+                )
+        except SloServiceError as exc:
+            raise _fail(f"error: --slo: {exc.detail}") from None
         failures = 0
         with typer.progressbar(ids, label="evaluating", show_pos=True) as bar:
             for slo_id in bar:
                 with session_scope(engine) as session:
-                    row = slo_repo.get(session, slo_id or 0)
+                    row = slo_repo.get(session, slo_id)
                     if row is None:
                         continue
                     outcome = evaluation.evaluate(
@@ -144,6 +150,11 @@ def evaluate(
     typer.echo(f"evaluated {len(ids)} SLOs, {failures} failed")
     if failures:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _id_of(slo: SLO) -> int:
+    assert slo.id is not None
+    return slo.id
 
 
 @app.command()

@@ -259,6 +259,9 @@ def test_evaluate_command(
         "  - {name: pushed, kind: availability, objective: 0.99, sli: {source: push}}\n"
     )
     assert runner.invoke(app, ["apply", "-f", str(path)]).exit_code == 0
+    unknown = runner.invoke(app, ["evaluate", "--slo", "churn:nope"])
+    assert unknown.exit_code == 1
+    assert "--slo: no SLO 'churn:nope'" in unknown.output
     down = runner.invoke(app, ["evaluate"])
     assert down.exit_code == 1
     assert "churn:availability: Prometheus at" in down.output
