@@ -126,14 +126,16 @@ def claim_due(
 
 
 def release(
-    session: Session, slo_id: int, *, owner: str, hold_until: datetime | None = None
+    session: Session, ids: Sequence[int], *, owner: str, hold_until: datetime | None = None
 ) -> None:
-    """End ``owner``'s lease, or keep it (as a back-off) until ``hold_until``."""
+    """End ``owner``'s leases, or keep them (as a back-off) until ``hold_until``."""
+    if not ids:
+        return
     values = (
         {"lease_until": hold_until} if hold_until else {"lease_owner": None, "lease_until": None}
     )
     session.execute(
-        update(SLO).where(col(SLO.id) == slo_id, col(SLO.lease_owner) == owner).values(**values)
+        update(SLO).where(col(SLO.id).in_(ids), col(SLO.lease_owner) == owner).values(**values)
     )
 
 

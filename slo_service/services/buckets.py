@@ -9,6 +9,8 @@ from slo_service.domain.blocks import Block, Layout, by_block, cum_at
 from slo_service.domain.budget import Counts
 from slo_service.repositories import blocks as block_repo
 
+_FOREVER = 2**62  # later than any block
+
 
 def write(
     session: Session,
@@ -24,9 +26,7 @@ def write(
     if not groups:
         return
     first, last = min(groups), max(groups)
-    previous = block_repo.newest_at_or_before(session, slo_id, first - 1)
-    stored = block_repo.between(session, slo_id, first, last)
-    running = previous.after if previous else Counts()
+    running, stored, later = _around(session, slo_id, first, last)
     delta = Counts()
     changed: list[Block] = []
     for start in sorted(stored.keys() | groups.keys()):
@@ -43,8 +43,26 @@ def write(
             changed.append(block)
         running = block.after
     block_repo.save(session, slo_id, changed, stored=set(stored))
-    if delta != Counts():
+    if later and delta != Counts():
         block_repo.shift_after(session, slo_id, last, delta)
+
+
+def _around(
+    session: Session, slo_id: int, first: int, last: int
+) -> tuple[Counts, dict[int, Block], bool]:
+    """The running totals before ``first``, the stored blocks in ``[first, last]``, and
+    whether any block comes later. Appending, the steady case, costs one query: the SLO's
+    newest block tells all three."""
+    newest = block_repo.newest_at_or_before(session, slo_id, _FOREVER)
+    if newest is None:
+        return Counts(), {}, False
+    if newest.start < first:
+        return newest.after, {}, False
+    if newest.start == first == last:
+        return newest.before, {first: newest}, False
+    previous = block_repo.newest_at_or_before(session, slo_id, first - 1)
+    stored = block_repo.between(session, slo_id, first, last)
+    return (previous.after if previous else Counts()), stored, newest.start > last
 
 
 def totals_at(

@@ -159,12 +159,14 @@ def run_cycle(
     cycle = _Cycle(engine, sources, layout, owner, now or utcnow(), lease)
     outcomes: list[Outcome] = []
     while claimed := cycle.claim(batch):
-        for slo_id, outcome in cycle.bring_up_to_date(claimed).items():
-            if outcome is not None:
-                outcomes.append(outcome)
-            # Whatever did not succeed (failed, or no source for it) waits for a later cycle.
-            ok = outcome is not None and outcome.ok
-            cycle.release(slo_id, hold_until=None if ok else cycle.clock() + retry_after)
+        results = cycle.bring_up_to_date(claimed)
+        outcomes += [outcome for outcome in results.values() if outcome is not None]
+        done = [i for i, outcome in results.items() if outcome is not None and outcome.ok]
+        # Whatever did not succeed (failed, or no source for it) waits for a later cycle.
+        held = [i for i in results if i not in done]
+        with session_scope(engine) as session:
+            slo_repo.release(session, done, owner=owner)
+            slo_repo.release(session, held, owner=owner, hold_until=cycle.clock() + retry_after)
     return outcomes
 
 
@@ -197,10 +199,6 @@ class _Cycle:
                 lease=self.lease,
                 limit=limit,
             )
-
-    def release(self, slo_id: int, *, hold_until: datetime | None) -> None:
-        with session_scope(self.engine) as session:
-            slo_repo.release(session, slo_id, owner=self.owner, hold_until=hold_until)
 
     def bring_up_to_date(self, ids: Sequence[int]) -> dict[int, Outcome | None]:
         """Measure every SLO of the batch up to ``due``, one slice of all of them at a time:
@@ -244,9 +242,8 @@ class _Cycle:
     ) -> dict[int, tuple[datetime, datetime]]:
         pending = {}
         with session_scope(self.engine) as session:
-            for slo_id in ids:
-                slo = slo_repo.get(session, slo_id)
-                if slo is None or str(slo.sli.get("source")) not in self.sources:
+            for slo_id, slo in slo_repo.get_many(session, ids).items():
+                if str(slo.sli.get("source")) not in self.sources:
                     continue
                 span = pending_range(slo, now=self.now, layout=self.layout)
                 if span is not None:
