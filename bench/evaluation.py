@@ -85,7 +85,7 @@ def write_metrics(path: Path, models: list[str], start: int, end: int) -> None:
         out.write("# EOF\n")
 
 
-def create_slos(engine: Engine, models: list[str]) -> list[int]:
+def create_slos(engine: Engine, models: list[str], window: str) -> list[int]:
     ids = []
     with session_scope(engine) as session:
         for model in models:
@@ -96,7 +96,7 @@ def create_slos(engine: Engine, models: list[str]) -> list[int]:
                         "name": kind,
                         "kind": kind,
                         "objective": 0.99,
-                        "window": "30d",
+                        "window": window,
                         "params": params,
                     }
                 )
@@ -187,13 +187,21 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of Postgres")
     parser.add_argument("--reads", type=int, default=2000)
     parser.add_argument(
+        "--window", default="30d", help="the SLOs' window: a cold run backfills it (3d at least)"
+    )
+    parser.add_argument(
         "--reuse", type=Path, help="the work directory of an earlier run: its metrics are kept"
     )
     args = parser.parse_args()
     workdir = args.reuse or Path(tempfile.mkdtemp(prefix="slo-bench-eval-"))
     workdir.chmod(0o755)
     models = [f"model-{i:04d}" for i in range(args.models)]
-    report: dict[str, object] = {"models": args.models, "slos": 5 * args.models, "days": args.days}
+    report: dict[str, object] = {
+        "models": args.models,
+        "slos": 5 * args.models,
+        "days": args.days,
+        "window": args.window,
+    }
     end = prepare(workdir, models, args.days, report)
     for leftover in ("prometheus", "postgres", "bench.db"):
         shutil.rmtree(workdir / leftover, ignore_errors=True)
@@ -202,7 +210,7 @@ def main() -> None:
         database(workdir, args.sqlite) as (engine, sqlite_path),
     ):
         schema.upgrade(engine)
-        ids = create_slos(engine, models)
+        ids = create_slos(engine, models, args.window)
         source = PrometheusSource(url, timeout=120)
         report["cold_backfill"] = timed_cycle(engine, source, end + 60)
         report["steady_cycle"] = timed_cycle(engine, source, end + 120)

@@ -33,6 +33,9 @@ _CALENDAR_SPAN = {"month": timedelta(days=31), "week": timedelta(days=7)}
 # The most one measurement covers: bounds a backfill's memory and Prometheus's answers (six
 # days of minutes are 8,640 points, under its 11,000-point limit for one query_range).
 SLICE = timedelta(days=6)
+# A batch measures about this many buckets at a time at most (~250 MB in flight): the more
+# SLOs in a batch, the shorter its slices.
+BATCH_BUCKETS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ def run_cycle(
     now: datetime | None = None,
     lease: timedelta = timedelta(minutes=5),
     retry_after: timedelta = timedelta(minutes=1),
-    batch: int = 200,
+    batch: int = 1000,
 ) -> list[Outcome]:
     """Evaluate every due SLO once: claim a batch under a lease, measure the whole batch a
     slice at a time (so a source shares queries between SLOs, and a backfill's memory stays
@@ -205,6 +208,10 @@ class _Cycle:
         read them, measure (no transaction open meanwhile), store the slice in one go."""
         results: dict[int, Outcome | None] = dict.fromkeys(ids)
         pending = self._pending(ids, results)
+        width = timedelta(seconds=self.layout.bucket_seconds)
+        slice_ = min(
+            SLICE, max(timedelta(hours=1), width * (BATCH_BUCKETS // max(len(pending), 1)))
+        )
         while pending:
             with session_scope(self.engine) as session:
                 slo_repo.renew(
@@ -215,7 +222,7 @@ class _Cycle:
             by_source: dict[str, list[Request]] = {}
             for slo_id, slo in rows.items():
                 first, last = pending[slo_id]
-                request = request_for(slo, first, min(first + SLICE, last))
+                request = request_for(slo, first, min(first + slice_, last))
                 by_source.setdefault(str(slo.sli.get("source")), []).append(request)
             answers: dict[int, tuple[Request, Answer]] = {}
             for name, requests in by_source.items():
