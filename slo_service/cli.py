@@ -82,7 +82,7 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Run the API (and, with SLO_MIGRATE_ON_START=true, the default, migrate first)."""
+    """Run the API; it migrates first (SLO_MIGRATE_ON_START) and evaluates SLOs (SLO_SCHEDULER)."""
     settings = _settings()
     with _database(settings) as engine:
         if settings.migrate_on_start:
