@@ -282,8 +282,11 @@ def _apply_local(items: list[apply_service.Item], dry_run: bool, prune: bool) ->
 def _apply_remote(
     url: str, token: str | None, items: list[apply_service.Item], dry_run: bool, prune: bool
 ) -> ApplyResult:
-    body: dict[str, Any] = {"slos": [dict(item.spec) for item in items], "dry_run": dry_run}
-    body["prune"] = prune
+    body: dict[str, Any] = {
+        "slos": [dict(item.spec) for item in items],
+        "dry_run": dry_run,
+        "prune": prune,
+    }
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.post(

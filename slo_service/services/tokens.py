@@ -58,16 +58,33 @@ def create(
         token_repo.add(session, token)
     except IntegrityError:
         raise Conflict(f"a token named {name!r} exists already") from None
-    audit.record(
+    _audit(
         session,
-        actor=actor,
+        token,
         action="token.create",
-        target_type="token",
-        target_id=token.id or 0,
-        target=name,
+        actor=actor,
         changes={"scopes": token.scopes, "expires_at": expires_at and expires_at.isoformat()},
     )
     return token, plaintext
+
+
+def _audit(
+    session: Session,
+    token: ApiToken,
+    *,
+    action: str,
+    actor: str,
+    changes: dict[str, object] | None = None,
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        target_type="token",
+        target_id=token.id or 0,
+        target=token.name,
+        changes=changes,
+    )
 
 
 def authenticate(session: Session, plaintext: str) -> Principal:
@@ -88,14 +105,7 @@ def revoke(session: Session, *, name: str, actor: str) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
-        audit.record(
-            session,
-            actor=actor,
-            action="token.revoke",
-            target_type="token",
-            target_id=token.id or 0,
-            target=name,
-        )
+        _audit(session, token, action="token.revoke", actor=actor)
     return token
 
 
