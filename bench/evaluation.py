@@ -107,7 +107,7 @@ def create_slos(engine: Engine, models: list[str], window: str) -> list[int]:
 
 
 def timed_cycle(engine: Engine, source: PrometheusSource, now: int) -> dict[str, float]:
-    source.queries = 0
+    source.api.requests = 0
     started = time.perf_counter()
     outcomes = evaluation.run_cycle(
         engine,
@@ -122,7 +122,7 @@ def timed_cycle(engine: Engine, source: PrometheusSource, now: int) -> dict[str,
     return {
         "seconds": round(time.perf_counter() - started, 2),
         "slos": len(outcomes),
-        "prometheus_requests": source.queries,
+        "prometheus_requests": source.api.requests,
     }
 
 

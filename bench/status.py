@@ -19,6 +19,7 @@ from slo_service import schema
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
+from slo_service.domain.series import Buckets
 from slo_service.models import SLO
 from slo_service.schemas import SLOCreate
 from slo_service.services import buckets, slos, status
@@ -52,7 +53,7 @@ def seed(engine: Engine, count: int, now: datetime) -> list[int]:
                 (start + 60 * minute, Counts(1000.0 - rng.random(), 1000.0))
                 for minute in range(MINUTES)
             ]
-            buckets.write(session, slo.id, values, layout=LAYOUT, add=False)
+            buckets.write(session, slo.id, Buckets.summed(values, 60), layout=LAYOUT, add=False)
             slo.evaluated_until = now
             ids.append(slo.id)
     return ids

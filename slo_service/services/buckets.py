@@ -1,50 +1,30 @@
 """Writing (good, total) per bucket and reading running totals, over ``domain.blocks``."""
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from slo_service.domain.blocks import Block, Layout, by_block, cum_at
+from slo_service.domain.blocks import Block, Grid, Layout, cum_at, merge
 from slo_service.domain.budget import Counts
+from slo_service.domain.series import Buckets
 from slo_service.repositories import blocks as block_repo
 
 _FOREVER = 2**62  # later than any block
 
 
-def write(
-    session: Session,
-    slo_id: int,
-    values: Iterable[tuple[int, Counts]],
-    *,
-    layout: Layout,
-    add: bool,
-) -> None:
-    """Store counts per bucket start (epoch seconds): added to what is there (pushed events),
-    or replacing it (a measured bucket, so measuring it twice changes nothing)."""
-    groups = dict(by_block(values, layout))
-    if not groups:
+def write(session: Session, slo_id: int, measured: Buckets, *, layout: Layout, add: bool) -> None:
+    """Store counts per bucket: added to what is there (pushed events), or replacing it (a
+    measured bucket, so measuring it twice changes nothing). Buckets without data are left
+    as they are."""
+    grid = Grid.of(measured, layout)
+    if grid is None:
         return
-    first, last = min(groups), max(groups)
-    running, stored, later = _around(session, slo_id, first, last)
-    delta = Counts()
-    changed: list[Block] = []
-    for start in sorted(stored.keys() | groups.keys()):
-        block = stored.get(start) or Block.empty(start, layout, running)
-        dirty = start not in stored or block.before != running
-        block.before = running
-        for slot, counts in groups.get(start, ()):
-            old = Counts(block.good[slot], block.total[slot])
-            new = old + counts if add else counts
-            block.good[slot], block.total[slot] = new.good, new.total
-            delta = delta + (new - old)
-            dirty = True
-        if dirty:
-            changed.append(block)
-        running = block.after
-    block_repo.save(session, slo_id, changed, stored=set(stored))
+    running, stored, later = _around(session, slo_id, grid.first, grid.last)
+    rows, delta = merge(grid, stored, running, add=add)
+    block_repo.save(session, slo_id, rows, stored=set(stored))
     if later and delta != Counts():
-        block_repo.shift_after(session, slo_id, last, delta)
+        block_repo.shift_after(session, slo_id, grid.last, delta)
 
 
 def _around(

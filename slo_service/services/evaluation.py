@@ -105,7 +105,7 @@ def store(
     slo.last_error = None
     session.add(slo)
     session.flush()
-    return Outcome(slo.id, start, end, len(answer), None)
+    return Outcome(slo.id, start, end, answer.count, None)
 
 
 def evaluate(

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from slo_service.db import utcnow
 from slo_service.domain.blocks import Layout, epoch
 from slo_service.domain.budget import Counts
+from slo_service.domain.series import Buckets
 from slo_service.errors import InvalidInput, SloServiceError
 from slo_service.models import SLO
 from slo_service.repositories import events as event_repo
@@ -54,7 +55,7 @@ def record(
         for event_id, ts, counts in events
         if (slo_id, event_id) in new
     ]
-    buckets.write(session, slo_id, values, layout=layout, add=True)
+    buckets.write(session, slo_id, Buckets.summed(values, bucket), layout=layout, add=True)
     return len(new)
 
 

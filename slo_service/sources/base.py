@@ -4,11 +4,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from slo_service.domain.budget import Counts
+from slo_service.domain.series import Buckets
 from slo_service.domain.sli import SliSpec
 
 Problem = tuple[tuple[str, ...], str]
-Values = list[tuple[int, Counts]]
 NoData = Literal["ignore", "good", "bad"]
 
 
@@ -27,13 +26,13 @@ class Request:
     no_data: NoData = "ignore"
 
 
-Answer = Values | SourceError
+Answer = Buckets | SourceError
 
 
 class SliSource(Protocol):
-    """Measures SLIs: (good, total) per bucket, keyed by bucket start, for each request, or
-    the SourceError that kept it from measuring (never counted as bad). Buckets without data
-    are left out, or filled as ``no_data`` says for timeslices. Requests are measured together
+    """Measures SLIs: (good, total) per bucket of each request's range, or the SourceError
+    that kept it from measuring (never counted as bad). Buckets without data have a NaN
+    total, or are filled as ``no_data`` says for timeslices. Requests are measured together
     so that a source can share queries between them."""
 
     def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]: ...

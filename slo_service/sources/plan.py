@@ -4,24 +4,25 @@ Template SLIs of many models differ only in their ``model_name="X"`` matcher. Su
 asked for together, one query for all of them (``sum by (model_name) (...{model_name=~"a|b"})``),
 so the queries of a cycle grow with the number of distinct metrics, not of SLOs. A series
 without that matcher, or an expression of another shape, gets a query of its own. Pure: the
-answers are turned into (good, total) per bucket here too.
+answers (values at the marks that close each bucket) are turned into counts here too.
 """
 
-import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from slo_service.domain.budget import Counts
+import numpy as np
+
 from slo_service.domain.promql import Selector, parse_selector
-from slo_service.sources.base import NoData, Values
+from slo_service.domain.series import Bools, Buckets, Floats
+from slo_service.sources.base import NoData
 
 MODEL_LABEL = "model_name"
 _MODELS = "\x00models\x00"  # where the model alternation goes in a group's query
 _RE2_META = set("\\.+*?()|[]{}^$")
 _INSTANT = re.compile(r"^(?P<prefix>time\(\)\s*-\s*)?(?P<agg>min|max|sum|avg)\((?P<sel>[^()]*)\)$")
-_OPS: dict[str, Callable[[float, float], bool]] = {
+_OPS: dict[str, Callable[[Floats, float], Bools]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt,
     ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
 }  # fmt: skip
@@ -104,42 +105,25 @@ def render_group(group: str, models: set[str]) -> str:
     return group.replace(_MODELS, literal)
 
 
-def counts_per_bucket(marks: Mapping[int, float], bucket: int) -> dict[int, float]:
-    """Increase values at marks → counts by bucket start (the mark ``t`` closes ``[t-B, t)``)."""
-    return {mark - bucket: value for mark, value in marks.items() if not math.isnan(value)}
+def ratio(
+    total: Floats, counted: Floats, *, counted_is_good: bool, start: int, bucket: int
+) -> Buckets:
+    """Per-bucket increases of the total and the counted (good or bad) series → counts. No
+    counted value is none counted; no total is no data; good is kept within [0, total], since
+    ``increase()`` extrapolates."""
+    counted = np.where(np.isnan(counted), 0.0, counted)
+    good = counted if counted_is_good else total - counted
+    return Buckets(start, bucket, np.minimum(np.maximum(good, 0.0), total), total)
 
 
-def ratio_values(
-    total: Mapping[int, float], counted: Mapping[int, float], *, counted_is_good: bool
-) -> Values:
-    values: Values = []
-    for stamp, events in sorted(total.items()):
-        found = counted.get(stamp, 0.0)
-        good = found if counted_is_good else events - found
-        values.append((stamp, Counts(min(max(good, 0.0), events), events)))
-    return values
-
-
-def slice_values(
-    samples: Mapping[int, float],
-    *,
-    op: str,
-    threshold: float,
-    no_data: NoData,
-    start: int,
-    end: int,
-    bucket: int,
-) -> Values:
-    """One slice per bucket, judged by the value at the bucket's end."""
-    meets = _OPS[op]
-    values: Values = []
-    for mark in range(start + bucket, end + 1, bucket):
-        value = samples.get(mark)
-        if value is None or math.isnan(value):
-            if no_data == "ignore":
-                continue
-            counts = Counts(1.0 if no_data == "good" else 0.0, 1.0)
-        else:
-            counts = Counts(1.0 if meets(value, threshold) else 0.0, 1.0)
-        values.append((mark - bucket, counts))
-    return values
+def slices(
+    values: Floats, *, op: str, threshold: float, no_data: NoData, start: int, bucket: int
+) -> Buckets:
+    """One slice per bucket, judged by the value at the bucket's end; a bucket without a
+    value follows ``no_data``."""
+    present = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        meets = _OPS[op](values, threshold)
+    good = np.where(present, meets, no_data == "good").astype(np.float64)
+    total = np.where(present, 1.0, np.nan if no_data == "ignore" else 1.0)
+    return Buckets(start, bucket, good, total)

@@ -1,42 +1,29 @@
-"""Prometheus through prometheus-api-client: checks SLI queries before they are stored, and
-measures SLIs over bucket-aligned ranges (``PrometheusSource``).
+"""Measuring SLIs from Prometheus over bucket-aligned ranges (``PrometheusSource``).
 
 Every query is pinned to explicit times. The value Prometheus gives at the mark ``t`` for
-``increase(x[B])`` is the count of the bucket ``[t - B, t)``, so it is filed under ``t - B``.
+``increase(x[B])`` is the count of the bucket ``[t - B, t)``: a range's buckets are read at the
+marks that close them, ``start + B, ..., end``, as one array per series.
 """
 
-import ast
-import json
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from functools import partial
-from typing import Any
+from collections.abc import Sequence
 
-import requests
-from prometheus_api_client import PrometheusConnect
-from prometheus_api_client.exceptions import PrometheusApiClientException
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
-from urllib3.util.retry import Retry
+import numpy as np
 
 from slo_service.domain.promql import parse_selector
+from slo_service.domain.series import Buckets, Floats
 from slo_service.domain.sli import LatencySli, RatioSli, SliSpec, ThresholdSli
 from slo_service.sources import plan
 from slo_service.sources.base import Answer, Request, SourceError
 from slo_service.sources.plan import Need
+from slo_service.sources.prometheus_http import Labels, PrometheusApi
 
 log = logging.getLogger(__name__)
 
 # Prometheus refuses a query_range of more than 11,000 points.
 MAX_POINTS = 10_000
-
-
-def connect(url: str, *, timeout: float, retries: int = 0) -> PrometheusConnect:
-    """A client that fails fast: bounded retries, and a timeout on every request."""
-    retry = Retry(total=retries, backoff_factor=0.2, status_forcelist=(502, 503, 504))
-    return PrometheusConnect(url=url, disable_ssl=True, retry=retry, timeout=timeout)
 
 
 def split_histogram(histogram: str) -> tuple[str, str]:
@@ -50,30 +37,15 @@ def selector(name: str, *matchers: str) -> str:
     return f"{name}{{{inside}}}" if inside else name
 
 
-def rejection(exc: PrometheusApiClientException) -> tuple[int, str]:
-    """Status code and Prometheus's own error text from the client's exception message."""
-    message = str(exc)
-    status = int(message.split()[3]) if message.startswith("HTTP Status Code ") else 0
-    start, end = message.find("(b"), message.rfind(")")
-    try:
-        body = ast.literal_eval(message[start + 1 : end])
-        return status, str(json.loads(body)["error"])
-    except (ValueError, SyntaxError, KeyError, TypeError):
-        return status, message
-
-
 class PrometheusSource:
     """Measures ratio, latency and threshold SLIs; requests over the same range share queries
     (``sources.plan``), one query_range per query and chunk of at most 10,000 points."""
 
     def __init__(self, url: str, *, timeout: float, retries: int = 1) -> None:
-        self._url = url
-        self._client = connect(url, timeout=timeout, retries=retries)
-        self.queries = 0  # HTTP requests made, for the benchmarks
-        self._down: SourceError | None = None
+        self.api = PrometheusApi(url, timeout=timeout, retries=retries)
 
     def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]:
-        self._down = None
+        self.api.reset()
         by_range: dict[tuple[int, int], list[Request]] = defaultdict(list)
         for request in requests:
             by_range[request.start, request.end].append(request)
@@ -82,62 +54,22 @@ class PrometheusSource:
             answers |= _Round(self, start, end, bucket).run(same_range)
         return answers
 
-    def series_labels(self, match: str, start: int, end: int) -> list[dict[str, str]]:
-        """Label sets of the series matching ``match`` in the range (``/api/v1/series``)."""
-        found: list[dict[str, str]] = self._call(
-            partial(
-                self._client.get_series,
-                datetime.fromtimestamp(start, UTC),
-                datetime.fromtimestamp(end, UTC),
-                params={"match[]": match},
-            )
-        )
-        return found
+    def series_labels(self, match: str, start: int, end: int) -> list[Labels]:
+        return self.api.series(match, start, end)
 
-    def series(
-        self, query: str, first: int, last: int, step: int
-    ) -> list[tuple[dict[str, str], dict[int, float]]]:
-        """Every series of ``query`` at the marks ``first, first + step, ..., last``."""
-        found: dict[tuple[tuple[str, str], ...], dict[int, float]] = {}
+    def series(self, query: str, first: int, last: int, step: int) -> list[tuple[Labels, Floats]]:
+        """Every series of ``query`` at the marks ``first, first + step, ..., last``: one
+        array each, NaN at the marks without a value."""
+        marks = (last - first) // step + 1
+        found: dict[tuple[tuple[str, str], ...], Floats] = {}
         for chunk in range(first, last + 1, step * MAX_POINTS):
             chunk_last = min(last, chunk + step * (MAX_POINTS - 1))
-            result = self._call(
-                partial(
-                    self._client.custom_query_range,
-                    query,
-                    start_time=datetime.fromtimestamp(chunk, UTC),
-                    end_time=datetime.fromtimestamp(chunk_last, UTC),
-                    step=f"{step}s",
-                )
-            )
-            for item in result:
-                labels = tuple(sorted(item.get("metric", {}).items()))
-                marks = found.setdefault(labels, {})
-                marks.update((int(float(t)), float(v)) for t, v in item["values"])
-        return [(dict(labels), marks) for labels, marks in found.items()]
-
-    def _call(self, request: Callable[[], Any]) -> Any:
-        if self._down is not None:
-            raise self._down  # unreachable earlier in this round: do not wait again
-        self.queries += 1
-        try:
-            return request()
-        except requests.RequestException as exc:
-            self._down = SourceError(f"Prometheus at {self._url} unreachable: {_why(exc)}")
-            raise self._down from exc
-        except PrometheusApiClientException as exc:
-            status, reason = rejection(exc)
-            raise SourceError(f"Prometheus at {self._url} answered {status}: {reason}") from exc
-
-
-def _why(exc: requests.RequestException) -> str:
-    """Timeout or refusal, in words, from what requests and urllib3 raise."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
-        return "timed out"
-    if isinstance(reason, NewConnectionError) or "refused" in str(exc).lower():
-        return "connection refused"
-    return type(exc).__name__
+            for labels, points in self.api.range(query, chunk, chunk_last, step):
+                values = found.setdefault(tuple(sorted(labels.items())), np.full(marks, np.nan))
+                at = np.rint((points[:, 0] - first) / step).astype(np.int64)
+                inside = (at >= 0) & (at < marks)
+                values[at[inside]] = points[inside, 1]
+        return [(dict(labels), values) for labels, values in found.items()]
 
 
 def _counter_of(sli: SliSpec) -> str:
@@ -157,7 +89,8 @@ class _Round:
         self.source, self.start, self.end, self.bucket = source, start, end, bucket
         self.groups: dict[str, set[str]] = defaultdict(set)
         self.alone: set[str] = set()
-        self.fetched: dict[object, dict[int, float] | SourceError] = {}
+        self.fetched: dict[object, Floats | SourceError | None] = {}  # None: no such series
+        self.marks = 0  # how many marks the last fetch asked for
         self.bounds: dict[tuple[str, str], set[str] | SourceError] = {}
 
     def run(self, requests: Sequence[Request]) -> dict[int, Answer]:
@@ -171,7 +104,7 @@ class _Round:
                 answers[request.key] = exc
                 continue
             if planned is None:
-                answers[request.key] = []  # the histogram has no series in the range
+                answers[request.key] = Buckets.empty(self.start, self.bucket)
                 continue
             needs[request.key] = planned
             for need in planned.values():
@@ -184,7 +117,9 @@ class _Round:
         for request in requests:
             if request.key in needs:
                 answers[request.key] = self._assemble(request, needs[request.key])
-                if answers[request.key] == [] and not isinstance(request.sli, ThresholdSli):
+                answer = answers[request.key]
+                quiet = isinstance(answer, Buckets) and answer.count == 0
+                if quiet and not isinstance(request.sli, ThresholdSli):
                     silent.append(request)
         answers |= self._explain_silences(silent)
         return answers
@@ -207,7 +142,7 @@ class _Round:
         buckets = span // self.bucket
         for key, need in needs.items():
             try:
-                found = next(iter(self._answer("total", need).values()), 0.0)
+                (found,) = np.nan_to_num(self._answer("total", need))
             except SourceError as exc:
                 explained[key] = exc
                 continue
@@ -292,6 +227,7 @@ class _Round:
     def _fetch(self, first: int | None = None) -> None:
         """Ask each group and lone query once, at the marks from ``first`` to the end."""
         first, last = first or self.start + self.bucket, self.end
+        self.marks = (last - first) // self.bucket + 1
         for group, models in self.groups.items():
             try:
                 found = self.source.series(
@@ -301,7 +237,7 @@ class _Round:
                 self.fetched.update(((group, model), exc) for model in models)
                 continue
             by_model = {labels.get(plan.MODEL_LABEL): marks for labels, marks in found}
-            self.fetched.update(((group, m), by_model.get(m, {})) for m in models)
+            self.fetched.update(((group, m), by_model.get(m)) for m in models)
         for query in self.alone:
             try:
                 found = self.source.series(query, first, last, self.bucket)
@@ -315,14 +251,14 @@ class _Round:
                     "aggregate it, e.g. with sum() or max()"
                 )
             else:
-                self.fetched[query] = found[0][1] if found else {}
+                self.fetched[query] = found[0][1] if found else None
 
-    def _answer(self, field: str, need: Need) -> dict[int, float]:
+    def _answer(self, field: str, need: Need) -> Floats:
         key: object = (need.group, need.model) if need.group and need.model else need.alone
         found = self.fetched[key]
         if isinstance(found, SourceError):
             raise SourceError(f"{field}: {found}") if "series where one" in str(found) else found
-        return found
+        return np.full(self.marks, np.nan) if found is None else found
 
     def _assemble(self, request: Request, needs: dict[str, Need]) -> Answer:
         try:
@@ -331,11 +267,12 @@ class _Round:
             return exc
         sli = request.sli
         if isinstance(sli, ThresholdSli):
-            return plan.slice_values(
+            return plan.slices(
                 marks["query"], op=sli.op, threshold=sli.threshold, no_data=request.no_data,
-                start=self.start, end=self.end, bucket=self.bucket,
+                start=self.start, bucket=self.bucket,
             )  # fmt: skip
-        total = plan.counts_per_bucket(marks["total"], self.bucket)
         counted_is_good = "good" in marks
-        counted = plan.counts_per_bucket(marks["good" if counted_is_good else "bad"], self.bucket)
-        return plan.ratio_values(total, counted, counted_is_good=counted_is_good)
+        return plan.ratio(
+            marks["total"], marks["good" if counted_is_good else "bad"],
+            counted_is_good=counted_is_good, start=self.start, bucket=self.bucket,
+        )  # fmt: skip

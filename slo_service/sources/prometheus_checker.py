@@ -1,21 +1,43 @@
 """Checking an SLI's queries against the configured Prometheus before the SLO is stored."""
 
+import ast
+import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import requests
+from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
 
 from slo_service.domain.sli import LatencySli, RatioSli, SliSpec, ThresholdSli
 from slo_service.sources.base import Problem
-from slo_service.sources.prometheus import connect, rejection, selector, split_histogram
+from slo_service.sources.prometheus import selector, split_histogram
 
 log = logging.getLogger(__name__)
 
 # The check wraps selectors the way the engine will, so a selector Prometheus accepts alone
 # but not inside increase() is caught too.
 _CHECK_RANGE = "5m"
+
+
+def connect(url: str, *, timeout: float, retries: int = 0) -> PrometheusConnect:
+    """A client that fails fast: bounded retries, and a timeout on every request."""
+    retry = Retry(total=retries, backoff_factor=0.2, status_forcelist=(502, 503, 504))
+    return PrometheusConnect(url=url, disable_ssl=True, retry=retry, timeout=timeout)
+
+
+def rejection(exc: PrometheusApiClientException) -> tuple[int, str]:
+    """Status code and Prometheus's own error text from the client's exception message."""
+    message = str(exc)
+    status = int(message.split()[3]) if message.startswith("HTTP Status Code ") else 0
+    start, end = message.find("(b"), message.rfind(")")
+    try:
+        body = ast.literal_eval(message[start + 1 : end])
+        return status, str(json.loads(body)["error"])
+    except (ValueError, SyntaxError, KeyError, TypeError):
+        return status, message
 
 
 def queries_of(sli: SliSpec) -> list[tuple[str, str]]:

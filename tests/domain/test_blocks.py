@@ -1,12 +1,15 @@
 from array import array
 
+import numpy as np
 import pytest
 
-from slo_service.domain.blocks import Block, Layout, by_block, cum_at, pack, unpack
+from slo_service.domain.blocks import Block, Grid, Layout, cum_at, merge, pack, unpack
 from slo_service.domain.budget import Counts
+from slo_service.domain.series import Buckets
 
 H = 1_790_002_800  # an hour boundary
 MINUTE = Layout(60)
+NAN = float("nan")
 
 
 @pytest.mark.parametrize(
@@ -57,8 +60,87 @@ def test_cum_before_anything_is_zero() -> None:
     assert cum_at(None, H, MINUTE) == Counts()
 
 
-def test_pack_round_trip_and_grouping() -> None:
+def test_pack_round_trip() -> None:
     values = array("d", [0.5, 1e12, -0.0, 3.25])
     assert unpack(pack(values)) == values
-    groups = list(by_block([(H + 3600, Counts(1, 1)), (H + 60, Counts(2, 2))], MINUTE))
-    assert groups == [(H, [(1, Counts(2, 2))]), (H + 3600, [(0, Counts(1, 1))])]
+
+
+def measured(start: int, good: list[float], total: list[float]) -> Buckets:
+    return Buckets(start, 60, np.array(good), np.array(total))
+
+
+def test_grid_spans_the_hours_with_data_only() -> None:
+    # NaN totals at both ends: the grid starts at the hour of the first bucket with data.
+    buckets = measured(H - 120, [0, 0, 5, 7], [NAN, NAN, 10, 10])
+    grid = Grid.of(buckets, MINUTE)
+    assert grid is not None
+    assert (grid.first, grid.last) == (H, H)
+    assert grid.good.shape == (1, 60)
+    assert list(grid.good[0, :3]) == [5, 7, 0]
+    assert list(grid.measured[0, :3]) == [True, True, False]
+    assert Grid.of(measured(H, [1], [NAN]), MINUTE) is None
+
+
+def test_grid_refuses_another_bucket_size_or_an_unaligned_start() -> None:
+    with pytest.raises(ValueError, match="60 s buckets in a 300 s layout"):
+        Grid.of(measured(H, [1], [1]), Layout(300))
+    with pytest.raises(ValueError, match="bucket boundary"):
+        Grid.of(measured(H + 1, [1], [1]), MINUTE)
+
+
+def stored(start: int, good: float, total: float, before: Counts) -> Block:
+    return Block(start, array("d", [good] * 60), array("d", [total] * 60), before)
+
+
+def test_merge_new_hours_with_a_gap() -> None:
+    # Two buckets three hours apart: two blocks, none for the empty hours between.
+    buckets = Buckets.summed([(H + 60, Counts(1, 2)), (H + 3 * 3600, Counts(3, 4))], 60)
+    grid = Grid.of(buckets, MINUTE)
+    assert grid is not None
+    rows, delta = merge(grid, {}, Counts(10, 20), add=False)
+    assert [(row.start, row.before) for row in rows] == [
+        (H, Counts(10, 20)),
+        (H + 3 * 3600, Counts(11, 22)),
+    ]
+    assert unpack(rows[0].good)[:2] == array("d", [0, 1])
+    assert delta == Counts(4, 6)
+
+
+@pytest.mark.parametrize(
+    ("add", "first_hour", "delta"),
+    [(False, (3 * 59 + 9, 4 * 59 + 10), Counts(9 - 3, 10 - 4)),
+     (True, (3 * 60 + 9, 4 * 60 + 10), Counts(9, 10))],
+    ids=["replace", "add"],
+)  # fmt: skip
+def test_merge_over_stored_blocks(
+    add: bool, first_hour: tuple[float, float], delta: Counts
+) -> None:
+    grid = Grid.of(measured(H + 120, [9], [10]), MINUTE)
+    assert grid is not None
+    rows, moved = merge(grid, {H: stored(H, 3, 4, Counts(100, 200))}, Counts(100, 200), add=add)
+    assert [(row.start, row.before) for row in rows] == [(H, Counts(100, 200))]
+    good, total = unpack(rows[0].good), unpack(rows[0].total)
+    assert (sum(good), sum(total)) == first_hour
+    assert (good[1], good[2], good[3]) == (3, 9 + 3 * add, 3)
+    assert moved == delta
+
+
+def test_merge_rewrites_a_stored_block_whose_running_totals_moved() -> None:
+    blocks = {H: stored(H, 1, 1, Counts(0, 0)), H + 3600: stored(H + 3600, 1, 1, Counts(0, 0))}
+    grid = Grid.of(measured(H, [1], [1]), MINUTE)
+    assert grid is not None
+    grid = Grid(grid.first, np.vstack([grid.good, np.zeros((1, 60))]),
+                np.vstack([grid.total, np.zeros((1, 60))]),
+                np.vstack([grid.measured, np.zeros((1, 60), dtype=bool)]))  # fmt: skip
+    rows, _ = merge(grid, blocks, Counts(), add=False)
+    # The second hour was not measured, but its stored "before" (0) was wrong: 60 came first.
+    assert [(row.start, row.before) for row in rows] == [(H, Counts()), (H + 3600, Counts(60, 60))]
+
+
+def test_summed_adds_events_in_one_bucket() -> None:
+    buckets = Buckets.summed(
+        [(H + 60, Counts(1, 2)), (H + 60, Counts(3, 4)), (H, Counts(0, 1))], 60
+    )
+    assert buckets.items() == [(H, Counts(0, 1)), (H + 60, Counts(4, 6))]
+    assert buckets.count == 2
+    assert Buckets.summed([], 60).count == 0

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from slo_service.db import session_scope
 from slo_service.domain.blocks import BLOCK_SECONDS, Layout
 from slo_service.domain.budget import Counts
+from slo_service.domain.series import Buckets
 from slo_service.models import SLO, SliBlock
 from slo_service.services import buckets
 
@@ -43,14 +44,15 @@ def test_random_adds_and_sets_keep_running_totals_exact(db: Engine, slo_id: int,
     truth: dict[int, Counts] = {}
     for _ in range(40):
         add = rng.random() < 0.5
-        batch = []
+        batch: dict[int, Counts] = {}
         for _ in range(rng.randint(1, 30)):
             bucket = T0 + 60 * rng.randint(0, 60 * 8)  # eight hours, written out of order
             counts = Counts(float(rng.randint(0, 50)), float(rng.randint(50, 100)))
-            batch.append((bucket, counts))
+            batch[bucket] = batch.get(bucket, Counts()) + counts
         with session_scope(db) as session:
-            buckets.write(session, slo_id, batch, layout=LAYOUT, add=add)
-        for bucket, counts in batch:
+            written = Buckets.summed(batch.items(), 60)
+            buckets.write(session, slo_id, written, layout=LAYOUT, add=add)
+        for bucket, counts in batch.items():
             truth[bucket] = (truth.get(bucket, Counts()) + counts) if add else counts
     stamps = [T0 - 60, T0, T0 + 59, *(T0 + 60 * rng.randint(0, 60 * 9) for _ in range(50))]
     with Session(db) as session:
@@ -65,7 +67,7 @@ def test_setting_the_same_values_twice_changes_nothing(db: Engine, slo_id: int) 
     values = [(T0 + 60 * i, Counts(9.5, 10.0)) for i in range(180)]
     for _ in range(2):
         with session_scope(db) as session:
-            buckets.write(session, slo_id, values, layout=LAYOUT, add=False)
+            buckets.write(session, slo_id, Buckets.summed(values, 60), layout=LAYOUT, add=False)
     with Session(db) as session:
         (end,) = buckets.totals_at(session, slo_id, [T0 + 3 * 3600], layout=LAYOUT)
         rows = session.exec(select(func.count()).select_from(SliBlock)).one()
@@ -75,11 +77,10 @@ def test_setting_the_same_values_twice_changes_nothing(db: Engine, slo_id: int) 
 
 def test_a_late_event_shifts_every_later_block(db: Engine, slo_id: int) -> None:
     with session_scope(db) as session:
-        buckets.write(
-            session, slo_id, [(T0 + 3600 * h, Counts(1, 1)) for h in range(5)], layout=LAYOUT,
-            add=True,
-        )  # fmt: skip
-        buckets.write(session, slo_id, [(T0 + 120, Counts(0, 7))], layout=LAYOUT, add=True)
+        hourly = Buckets.summed([(T0 + 3600 * h, Counts(1, 1)) for h in range(5)], 60)
+        buckets.write(session, slo_id, hourly, layout=LAYOUT, add=True)
+        late = Buckets.summed([(T0 + 120, Counts(0, 7))], 60)
+        buckets.write(session, slo_id, late, layout=LAYOUT, add=True)
     with Session(db) as session:
         totals = buckets.totals_at(
             session, slo_id, [T0 + 3600 * h for h in range(6)], layout=LAYOUT

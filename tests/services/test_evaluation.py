@@ -252,13 +252,13 @@ def test_models_share_queries_and_each_gets_its_own_numbers(
     # 9 SLOs, 3 models: good and total of availability, latency's bounds lookup, its bucket
     # and count, and accuracy: 6 requests, as many as for one model (the first evaluation
     # covers the 3-day burn window, in one slice).
-    assert source.queries == 6
-    source.queries = 0
+    assert source.api.requests == 6
+    source.api.requests = 0
     steady = evaluation.run_cycle(
         db, sources={"prometheus": source}, layout=LAYOUT, owner="t", now=at(scenario.end + 120)
     )
     assert len(steady) == 9
-    assert source.queries == 6
+    assert source.api.requests == 6
     end, start = scenario.end, scenario.end - DAY
     for factor, model in enumerate(MODELS, start=1):
         availability = read(db, ids[model, "availability"], end + 60)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from slo_service.domain.budget import Counts
@@ -65,25 +66,28 @@ def test_group_alternation_escapes_regex_and_string() -> None:
     )
 
 
-def test_counts_shift_to_bucket_starts_and_drop_nan() -> None:
-    assert plan.counts_per_bucket({120: 5.0, 180: float("nan")}, 60) == {60: 5.0}
+NAN = float("nan")
 
 
 @pytest.mark.parametrize(
     ("total", "counted", "is_good", "expected"),
     [
-        ({0: 10.0}, {0: 9.0}, True, [(0, Counts(9.0, 10.0))]),
-        ({0: 10.0}, {0: 1.0}, False, [(0, Counts(9.0, 10.0))]),
-        ({0: 10.0}, {}, True, [(0, Counts(0.0, 10.0))]),
-        ({0: 10.0}, {0: 10.4}, True, [(0, Counts(10.0, 10.0))]),
-        ({}, {0: 3.0}, True, []),
+        ([10.0], [9.0], True, [(0, Counts(9.0, 10.0))]),
+        ([10.0], [1.0], False, [(0, Counts(9.0, 10.0))]),
+        ([10.0], [NAN], True, [(0, Counts(0.0, 10.0))]),
+        ([10.0], [NAN], False, [(0, Counts(10.0, 10.0))]),
+        ([10.0], [10.4], True, [(0, Counts(10.0, 10.0))]),
+        ([10.0], [10.4], False, [(0, Counts(0.0, 10.0))]),
+        ([NAN, 5.0], [3.0, 1.0], True, [(60, Counts(1.0, 5.0))]),
     ],
-    ids=["good", "bad", "no-good-series", "extrapolated-over", "no-total"],
-)
-def test_ratio_values(
-    total: dict[int, float], counted: dict[int, float], is_good: bool, expected: list[object]
-) -> None:
-    assert plan.ratio_values(total, counted, counted_is_good=is_good) == expected
+    ids=["good", "bad", "no-good-series", "no-bad-series", "extrapolated-over",
+         "bad-over-total", "no-total"],
+)  # fmt: skip
+def test_ratio(total: list[float], counted: list[float], is_good: bool, expected: object) -> None:
+    got = plan.ratio(
+        np.array(total), np.array(counted), counted_is_good=is_good, start=0, bucket=60
+    )
+    assert got.items() == expected
 
 
 @pytest.mark.parametrize(
@@ -96,8 +100,19 @@ def test_ratio_values(
     ids=["ignore", "good", "bad"],
 )
 def test_slices_follow_the_no_data_policy(no_data: NoData, expected: list[object]) -> None:
-    samples = {60: 0.9, 180: 0.5}  # nothing at the mark 120
-    values = plan.slice_values(
-        samples, op=">=", threshold=0.85, no_data=no_data, start=0, end=180, bucket=60
+    values = np.array([0.9, NAN, 0.5])  # at the marks 60, 120, 180: nothing at 120
+    got = plan.slices(values, op=">=", threshold=0.85, no_data=no_data, start=0, bucket=60)
+    assert got.items() == expected
+
+
+@pytest.mark.parametrize(
+    ("op", "expected"),
+    [("<", [1, 0, 0]), ("<=", [1, 1, 0]), (">", [0, 0, 1]), (">=", [0, 1, 1]),
+     ("==", [0, 1, 0]), ("!=", [1, 0, 1])],
+)  # fmt: skip
+def test_slice_operators(op: str, expected: list[int]) -> None:
+    got = plan.slices(
+        np.array([1.0, 2.0, 3.0]), op=op, threshold=2.0, no_data="ignore", start=0, bucket=60
     )
-    assert values == expected
+    assert list(got.good) == expected
+    assert list(got.total) == [1, 1, 1]
