@@ -2,18 +2,38 @@
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, tuple_, update
 from sqlmodel import Session, col, select
 
 from slo_service.domain.blocks import Block, Row, unpack
 from slo_service.domain.budget import Counts
-from slo_service.models import SliBlock
+from slo_service.models import SLO, SliBlock
 
 
 def _block(row: SliBlock) -> Block:
     return Block(
         row.start, unpack(row.good), unpack(row.total), Counts(row.good_before, row.total_before)
     )
+
+
+def newest(session: Session, slo_ids: Sequence[int]) -> dict[int, Block]:
+    """Each SLO's newest block, for SLOs that have one: an indexed max per SLO, then the
+    blocks by key (two queries, however many blocks the SLOs keep)."""
+    if not slo_ids:
+        return {}
+    newest_start = (
+        select(func.max(SliBlock.start))
+        .where(col(SliBlock.slo_id) == col(SLO.id))
+        .scalar_subquery()
+    )
+    found = session.exec(select(SLO.id, newest_start).where(col(SLO.id).in_(slo_ids))).all()
+    keys = [(slo_id, start) for slo_id, start in found if start is not None]
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(SliBlock).where(tuple_(col(SliBlock.slo_id), col(SliBlock.start)).in_(keys))
+    ).all()
+    return {row.slo_id: _block(row) for row in rows}
 
 
 def newest_at_or_before(session: Session, slo_id: int, start: int) -> Block | None:
@@ -47,15 +67,14 @@ def between(session: Session, slo_id: int, first: int, last: int) -> dict[int, B
 _COLUMNS = ("slo_id", "start", "good", "total", "good_before", "total_before")
 
 
-def save(session: Session, slo_id: int, rows: Sequence[Row], *, stored: set[int]) -> None:
-    """Write blocks in bulk: insert the new ones (COPY on Postgres: a backfill writes hundreds
-    of thousands), update those whose start is in ``stored``."""
-    new = [(slo_id, r.start, r.good, r.total, *r.before) for r in rows if r.start not in stored]
-    old = [
-        dict(zip(_COLUMNS, (slo_id, r.start, r.good, r.total, *r.before), strict=True))
-        for r in rows
-        if r.start in stored
-    ]
+def save(
+    session: Session, rows: Sequence[tuple[int, Row]], *, stored: set[tuple[int, int]]
+) -> None:
+    """Write blocks of SLOs in bulk: insert the new ones (COPY on Postgres: a backfill writes
+    hundreds of thousands), update those whose (SLO, start) is in ``stored``."""
+    values = [(slo_id, r.start, r.good, r.total, *r.before) for slo_id, r in rows]
+    new = [row for row in values if (row[0], row[1]) not in stored]
+    old = [dict(zip(_COLUMNS, row, strict=True)) for row in values if (row[0], row[1]) in stored]
     if new:
         _insert(session, new)
     if old:

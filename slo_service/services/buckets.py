@@ -1,48 +1,47 @@
 """Writing (good, total) per bucket and reading running totals, over ``domain.blocks``."""
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlmodel import Session
 
-from slo_service.domain.blocks import Block, Grid, Layout, cum_at, merge
+from slo_service.domain.blocks import Grid, Layout, Row, cum_at, merge
 from slo_service.domain.budget import Counts
 from slo_service.domain.series import Buckets
 from slo_service.repositories import blocks as block_repo
-
-_FOREVER = 2**62  # later than any block
 
 
 def write(session: Session, slo_id: int, measured: Buckets, *, layout: Layout, add: bool) -> None:
     """Store counts per bucket: added to what is there (pushed events), or replacing it (a
     measured bucket, so measuring it twice changes nothing). Buckets without data are left
     as they are."""
-    grid = Grid.of(measured, layout)
-    if grid is None:
-        return
-    running, stored, later = _around(session, slo_id, grid.first, grid.last)
-    rows, delta = merge(grid, stored, running, add=add)
-    block_repo.save(session, slo_id, rows, stored=set(stored))
-    if later and delta != Counts():
-        block_repo.shift_after(session, slo_id, grid.last, delta)
+    write_many(session, {slo_id: measured}, layout=layout, add=add)
 
 
-def _around(
-    session: Session, slo_id: int, first: int, last: int
-) -> tuple[Counts, dict[int, Block], bool]:
-    """The running totals before ``first``, the stored blocks in ``[first, last]``, and
-    whether any block comes later. Appending, the steady case, costs one query: the SLO's
-    newest block tells all three."""
-    newest = block_repo.newest_at_or_before(session, slo_id, _FOREVER)
-    if newest is None:
-        return Counts(), {}, False
-    if newest.start < first:
-        return newest.after, {}, False
-    if newest.start == first == last:
-        return newest.before, {first: newest}, False
-    previous = block_repo.newest_at_or_before(session, slo_id, first - 1)
-    stored = block_repo.between(session, slo_id, first, last)
-    return (previous.after if previous else Counts()), stored, newest.start > last
+def write_many(
+    session: Session, measured: Mapping[int, Buckets], *, layout: Layout, add: bool
+) -> None:
+    """``write`` for many SLOs at once. Appending after an SLO's newest block, the steady
+    case and a backfill's, costs one lookup of every SLO's newest block and one bulk insert;
+    only an SLO whose range overlaps stored blocks reads them."""
+    grids = {slo_id: grid for slo_id, b in measured.items() if (grid := Grid.of(b, layout))}
+    newest = block_repo.newest(session, list(grids))
+    appended: list[tuple[int, Row]] = []
+    for slo_id, grid in grids.items():
+        last = newest.get(slo_id)
+        if last is None or last.start < grid.first:
+            rows, _ = merge(grid, {}, last.after if last else Counts(), add=add)
+            appended += [(slo_id, row) for row in rows]
+            continue
+        previous = block_repo.newest_at_or_before(session, slo_id, grid.first - 1)
+        stored = block_repo.between(session, slo_id, grid.first, grid.last)
+        rows, delta = merge(grid, stored, previous.after if previous else Counts(), add=add)
+        block_repo.save(
+            session, [(slo_id, row) for row in rows], stored={(slo_id, s) for s in stored}
+        )
+        if last.start > grid.last and delta != Counts():
+            block_repo.shift_after(session, slo_id, grid.last, delta)
+    block_repo.save(session, appended, stored=set())
 
 
 def totals_at(

@@ -89,23 +89,35 @@ def request_for(slo: SLO, start: datetime, end: datetime) -> Request:
 
 
 def store(
-    session: Session, slo: SLO, request: Request, answer: Answer, *, now: datetime, layout: Layout
-) -> Outcome:
-    """Keep what was measured and move ``evaluated_until``; or keep only the error."""
-    assert slo.id is not None
-    start, end = instant(request.start), instant(request.end)
-    if isinstance(answer, SourceError):
-        log.warning("evaluating SLO %s (%s:%s) failed: %s", slo.id, slo.service, slo.name, answer)
-        slo.last_error = str(answer)
+    session: Session,
+    measured: Sequence[tuple[SLO, Request, Answer]],
+    *,
+    now: datetime,
+    layout: Layout,
+) -> list[Outcome]:
+    """Keep what was measured (one bulk write for all the SLOs) and move each SLO's
+    ``evaluated_until``; for an SLO whose source failed, keep only the error."""
+    outcomes: list[Outcome] = []
+    written = {}
+    for slo, request, answer in measured:
+        assert slo.id is not None
+        start, end = instant(request.start), instant(request.end)
+        if isinstance(answer, SourceError):
+            log.warning(
+                "evaluating SLO %s (%s:%s) failed: %s", slo.id, slo.service, slo.name, answer
+            )
+            slo.last_error = str(answer)
+            outcomes.append(Outcome(slo.id, start, end, 0, str(answer)))
+        else:
+            written[slo.id] = answer
+            slo.evaluated_until = max(end, slo.evaluated_until or end)
+            slo.last_success_at = now
+            slo.last_error = None
+            outcomes.append(Outcome(slo.id, start, end, answer.count, None))
         session.add(slo)
-        return Outcome(slo.id, start, end, 0, str(answer))
-    buckets.write(session, slo.id, answer, layout=layout, add=False)
-    slo.evaluated_until = max(end, slo.evaluated_until or end)
-    slo.last_success_at = now
-    slo.last_error = None
-    session.add(slo)
+    buckets.write_many(session, written, layout=layout, add=False)
     session.flush()
-    return Outcome(slo.id, start, end, answer.count, None)
+    return outcomes
 
 
 def evaluate(
@@ -130,7 +142,7 @@ def evaluate(
     for first, last in _slices(start, end):
         request = request_for(slo, first, last)
         answer = source.measure([request], bucket=layout.bucket_seconds)[request.key]
-        outcome = store(session, slo, request, answer, now=now, layout=layout)
+        (outcome,) = store(session, [(slo, request, answer)], now=now, layout=layout)
         if not outcome.ok:
             return outcome
         measured += outcome.buckets
@@ -229,19 +241,19 @@ class _Cycle:
                 measured = self.sources[name].measure(requests, bucket=self.layout.bucket_seconds)
                 answers.update((r.key, (r, measured[r.key])) for r in requests)
             with session_scope(self.engine) as session:
-                for slo in slo_repo.get_many(session, list(answers)).values():
-                    assert slo.id is not None
-                    request, answer = answers[slo.id]
-                    outcome = self._add(
-                        store(session, slo, request, answer, now=self.now, layout=self.layout),
-                        results[slo.id],
-                    )
-                    results[slo.id] = outcome
-                    last = pending[slo.id][1]
-                    if not outcome.ok or request.end >= epoch(last):
-                        del pending[slo.id]
-                    else:
-                        pending[slo.id] = (instant(request.end), last)
+                batch = [
+                    (slo, *answers[slo_id])
+                    for slo_id, slo in slo_repo.get_many(session, list(answers)).items()
+                ]
+                stored = store(session, batch, now=self.now, layout=self.layout)
+            for outcome in stored:
+                results[outcome.slo_id] = self._add(outcome, results[outcome.slo_id])
+                last = pending[outcome.slo_id][1]
+                end = answers[outcome.slo_id][0].end
+                if not outcome.ok or end >= epoch(last):
+                    del pending[outcome.slo_id]
+                else:
+                    pending[outcome.slo_id] = (instant(end), last)
         return results
 
     def _pending(

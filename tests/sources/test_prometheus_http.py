@@ -31,7 +31,7 @@ def test_series_labels_and_points() -> None:
 
 
 def test_a_label_that_looks_like_values_is_left_alone() -> None:
-    tricky = {"model_name": 'x","values":[[1,"2"]]', "note": 'ends in \\'}
+    tricky = {"model_name": 'x","values":[[1,"2"]]', "note": "ends in \\"}
     (labels, points), (_, other) = decode_matrix(
         answer((tricky, [[60, "7"]]), ({"values": "y"}, [[120, "8"]]))
     )
