@@ -10,7 +10,8 @@ the error is kept on the SLO and the next run catches up from where the last one
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -18,8 +19,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from slo_service.db import session_scope, utcnow
-from slo_service.domain.blocks import Layout, epoch, instant
+from slo_service.domain.blocks import BLOCK_SECONDS, Layout, epoch, instant
 from slo_service.domain.burn import BURN_WINDOWS
+from slo_service.domain.series import Buckets
 from slo_service.domain.sli import SLI_ADAPTER
 from slo_service.domain.windows import align, parse_window
 from slo_service.models import SLO
@@ -33,9 +35,10 @@ _CALENDAR_SPAN = {"month": timedelta(days=31), "week": timedelta(days=7)}
 # The most one measurement covers: bounds a backfill's memory and Prometheus's answers (six
 # days of minutes are 8,640 points, under its 11,000-point limit for one query_range).
 SLICE = timedelta(days=6)
-# A batch measures about this many buckets at a time at most (~250 MB in flight): the more
-# SLOs in a batch, the shorter its slices.
-BATCH_BUCKETS = 2_000_000
+# A batch measures about this many buckets at a time at most, and the next slice is measured
+# while one is stored (~250 MB in flight for both): the more SLOs in a batch, the shorter its
+# slices.
+BATCH_BUCKETS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -149,10 +152,28 @@ def evaluate(
     return Outcome(slo.id, start, end, measured, None)
 
 
+def _following(
+    requests: Mapping[int, Request], ends: Mapping[int, int], step: int
+) -> dict[int, Request]:
+    """The next slice of each request, up to ``step`` seconds long; none past its SLO's end."""
+    return {
+        slo_id: replace(r, start=r.end, end=_cut(r.end, step, ends[slo_id]))
+        for slo_id, r in requests.items()
+        if r.end < ends[slo_id]
+    }
+
+
+def _cut(start: int, step: int, end: int) -> int:
+    """Where a slice from ``start`` ends: on a block boundary (so that the next slice appends
+    new blocks instead of rewriting the last one), at most ``step`` later, or at ``end``."""
+    return min(max(start + step - (start + step) % BLOCK_SECONDS, start + BLOCK_SECONDS), end)
+
+
 def _slices(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
     while start < end:
-        yield start, min(start + SLICE, end)
-        start += SLICE
+        last = instant(_cut(epoch(start), int(SLICE.total_seconds()), epoch(end)))
+        yield start, last
+        start = last
 
 
 def run_cycle(
@@ -216,45 +237,66 @@ class _Cycle:
             )
 
     def bring_up_to_date(self, ids: Sequence[int]) -> dict[int, Outcome | None]:
-        """Measure every SLO of the batch up to ``due``, one slice of all of them at a time:
-        read them, measure (no transaction open meanwhile), store the slice in one go."""
+        """Measure every SLO of the batch up to ``due``, one slice of all of them at a time,
+        the next slice measured while the last one is stored (no transaction open during a
+        measurement; each slice stored in one transaction)."""
         results: dict[int, Outcome | None] = dict.fromkeys(ids)
         pending = self._pending(ids, results)
         width = timedelta(seconds=self.layout.bucket_seconds)
         slice_ = min(
             SLICE, max(timedelta(hours=1), width * (BATCH_BUCKETS // max(len(pending), 1)))
         )
-        while pending:
-            with session_scope(self.engine) as session:
-                slo_repo.renew(
-                    session, list(pending), owner=self.owner, until=self.clock() + self.lease
-                )
-                rows = slo_repo.get_many(session, list(pending))
-            pending = {i: span for i, span in pending.items() if i in rows}
-            by_source: dict[str, list[Request]] = {}
-            for slo_id, slo in rows.items():
-                first, last = pending[slo_id]
-                request = request_for(slo, first, min(first + slice_, last))
-                by_source.setdefault(str(slo.sli.get("source")), []).append(request)
-            answers: dict[int, tuple[Request, Answer]] = {}
-            for name, requests in by_source.items():
-                measured = self.sources[name].measure(requests, bucket=self.layout.bucket_seconds)
-                answers.update((r.key, (r, measured[r.key])) for r in requests)
-            with session_scope(self.engine) as session:
-                batch = [
-                    (slo, *answers[slo_id])
-                    for slo_id, slo in slo_repo.get_many(session, list(answers)).items()
-                ]
-                stored = store(session, batch, now=self.now, layout=self.layout)
-            for outcome in stored:
-                results[outcome.slo_id] = self._add(outcome, results[outcome.slo_id])
-                last = pending[outcome.slo_id][1]
-                end = answers[outcome.slo_id][0].end
-                if not outcome.ok or end >= epoch(last):
-                    del pending[outcome.slo_id]
-                else:
-                    pending[outcome.slo_id] = (instant(end), last)
+        with session_scope(self.engine) as session:
+            rows = slo_repo.get_many(session, list(pending))
+        ends = {slo_id: epoch(pending[slo_id][1]) for slo_id in rows}
+        sources = {slo_id: str(slo.sli.get("source")) for slo_id, slo in rows.items()}
+        step = int(slice_.total_seconds())
+        requests = {  # empty requests where each SLO starts: its first slice follows them
+            slo_id: request_for(slo, pending[slo_id][0], pending[slo_id][0])
+            for slo_id, slo in rows.items()
+        }
+        requests = _following(requests, ends, step)
+        with ThreadPoolExecutor(1) as measurer:
+            measuring = measurer.submit(self._measure, requests, sources)
+            while requests:
+                answers = measuring.result()
+                measured = {i: r for i, r in requests.items() if isinstance(answers[i], Buckets)}
+                following = _following(measured, ends, step)
+                if following:
+                    measuring = measurer.submit(self._measure, following, sources)
+                stored = self._store(requests, answers)
+                for outcome in stored:
+                    results[outcome.slo_id] = self._add(outcome, results[outcome.slo_id])
+                kept = {outcome.slo_id for outcome in stored if outcome.ok}
+                requests = {slo_id: r for slo_id, r in following.items() if slo_id in kept}
+            measuring.cancel()
         return results
+
+    def _measure(
+        self, requests: Mapping[int, Request], sources: Mapping[int, str]
+    ) -> dict[int, Answer]:
+        by_source: dict[str, list[Request]] = {}
+        for slo_id, request in requests.items():
+            by_source.setdefault(sources[slo_id], []).append(request)
+        answers: dict[int, Answer] = {}
+        for name, same_source in by_source.items():
+            answers |= self.sources[name].measure(same_source, bucket=self.layout.bucket_seconds)
+        return answers
+
+    def _store(
+        self, requests: Mapping[int, Request], answers: Mapping[int, Answer]
+    ) -> list[Outcome]:
+        """Store a slice, renewing the leases of the SLOs still measured (a deleted SLO is
+        left out)."""
+        with session_scope(self.engine) as session:
+            slo_repo.renew(
+                session, list(requests), owner=self.owner, until=self.clock() + self.lease
+            )
+            batch = [
+                (slo, requests[slo_id], answers[slo_id])
+                for slo_id, slo in slo_repo.get_many(session, list(requests)).items()
+            ]
+            return store(session, batch, now=self.now, layout=self.layout)
 
     def _pending(
         self, ids: Sequence[int], results: dict[int, Outcome | None]

@@ -9,6 +9,8 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
@@ -39,10 +41,12 @@ def selector(name: str, *matchers: str) -> str:
 
 class PrometheusSource:
     """Measures ratio, latency and threshold SLIs; requests over the same range share queries
-    (``sources.plan``), one query_range per query and chunk of at most 10,000 points."""
+    (``sources.plan``), one query_range per query and chunk of at most 10,000 points, a few
+    queries in flight at once (Prometheus evaluates each on one core)."""
 
-    def __init__(self, url: str, *, timeout: float, retries: int = 1) -> None:
+    def __init__(self, url: str, *, timeout: float, retries: int = 1, concurrency: int = 2) -> None:
         self.api = PrometheusApi(url, timeout=timeout, retries=retries)
+        self.concurrency = concurrency  # queries in flight at once in a round
 
     def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]:
         self.api.reset()
@@ -228,30 +232,39 @@ class _Round:
         """Ask each group and lone query once, at the marks from ``first`` to the end."""
         first, last = first or self.start + self.bucket, self.end
         self.marks = (last - first) // self.bucket + 1
+        queries = [plan.render_group(group, models) for group, models in self.groups.items()]
+        queries += self.alone
+        with ThreadPoolExecutor(self.source.concurrency) as pool:
+            found = dict(
+                zip(queries, pool.map(partial(self._series, first, last), queries), strict=True)
+            )
         for group, models in self.groups.items():
-            try:
-                found = self.source.series(
-                    plan.render_group(group, models), first, last, self.bucket
-                )
-            except SourceError as exc:
-                self.fetched.update(((group, model), exc) for model in models)
+            series = found[plan.render_group(group, models)]
+            if isinstance(series, SourceError):
+                self.fetched.update(((group, model), series) for model in models)
                 continue
-            by_model = {labels.get(plan.MODEL_LABEL): marks for labels, marks in found}
+            by_model = {labels.get(plan.MODEL_LABEL): marks for labels, marks in series}
             self.fetched.update(((group, m), by_model.get(m)) for m in models)
         for query in self.alone:
-            try:
-                found = self.source.series(query, first, last, self.bucket)
-            except SourceError as exc:
-                self.fetched[query] = exc
-                continue
-            if len(found) > 1:
-                labels = "; ".join(str(labels) for labels, _ in found[:3])
+            series = found[query]
+            if isinstance(series, SourceError):
+                self.fetched[query] = series
+            elif len(series) > 1:
+                labels = "; ".join(str(labels) for labels, _ in series[:3])
                 self.fetched[query] = SourceError(
-                    f"the query returns {len(found)} series where one is expected ({labels}); "
+                    f"the query returns {len(series)} series where one is expected ({labels}); "
                     "aggregate it, e.g. with sum() or max()"
                 )
             else:
-                self.fetched[query] = found[0][1] if found else None
+                self.fetched[query] = series[0][1] if series else None
+
+    def _series(
+        self, first: int, last: int, query: str
+    ) -> list[tuple[Labels, Floats]] | SourceError:
+        try:
+            return self.source.series(query, first, last, self.bucket)
+        except SourceError as exc:
+            return exc
 
     def _answer(self, field: str, need: Need) -> Floats:
         key: object = (need.group, need.model) if need.group and need.model else need.alone

@@ -9,6 +9,7 @@ a silently wrong number.
 """
 
 import json
+import threading
 import time
 import warnings
 from typing import Any
@@ -27,15 +28,16 @@ _RETRY_STATUS = (502, 503, 504)
 
 
 class PrometheusApi:
-    """A fail-fast client: a timeout on every request, ``retries`` more tries after a timeout,
-    a refused connection or a 502/503/504, and no more waiting once Prometheus was found
-    unreachable (until ``reset``)."""
+    """A fail-fast client, safe to share between threads: a timeout on every request,
+    ``retries`` more tries after a timeout, a refused connection or a 502/503/504, and no more
+    waiting once Prometheus was found unreachable (until ``reset``)."""
 
     def __init__(self, url: str, *, timeout: float, retries: int = 1) -> None:
         self.url = url
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
         self._retries = retries
         self._down: SourceError | None = None
+        self._counting = threading.Lock()  # requests are made from several threads
         self.requests = 0  # HTTP requests made, for the benchmarks
 
     def reset(self) -> None:
@@ -62,7 +64,8 @@ class PrometheusApi:
             raise self._down  # unreachable earlier: do not wait again
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
-            self.requests += 1
+            with self._counting:
+                self.requests += 1
             try:
                 response = self._client.get(path, params=params)
             except httpx.TransportError as exc:

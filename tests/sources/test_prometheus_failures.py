@@ -57,7 +57,8 @@ def test_failures_are_named_and_retries_bounded(
     server: str, mode: str, message: str, calls: int
 ) -> None:
     Misbehaving.mode, Misbehaving.calls = mode, 0
-    answer = PrometheusSource(server, timeout=0.3, retries=1).measure([REQUEST], bucket=60)[1]
+    source = PrometheusSource(server, timeout=0.3, retries=1, concurrency=1)  # calls in order
+    answer = source.measure([REQUEST], bucket=60)[1]
     assert isinstance(answer, SourceError)
     assert message in str(answer)
     # The SLI needs two queries. A timeout is retried once, then the round stops asking (no
