@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, insert, tuple_, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from slo_service.domain.blocks import Block, Row, unpack
@@ -17,8 +17,8 @@ def _block(row: SliBlock) -> Block:
 
 
 def newest(session: Session, slo_ids: Sequence[int]) -> dict[int, Block]:
-    """Each SLO's newest block, for SLOs that have one: an indexed max per SLO, then the
-    blocks by key (two queries, however many blocks the SLOs keep)."""
+    """Each SLO's newest block, for SLOs that have one, in one query: an indexed max per SLO,
+    joined to the block by key (however many blocks the SLOs keep)."""
     if not slo_ids:
         return {}
     newest_start = (
@@ -26,12 +26,15 @@ def newest(session: Session, slo_ids: Sequence[int]) -> dict[int, Block]:
         .where(col(SliBlock.slo_id) == col(SLO.id))
         .scalar_subquery()
     )
-    found = session.exec(select(SLO.id, newest_start).where(col(SLO.id).in_(slo_ids))).all()
-    keys = [(slo_id, start) for slo_id, start in found if start is not None]
-    if not keys:
-        return {}
+    keys = (
+        select(col(SLO.id).label("slo_id"), newest_start.label("start"))
+        .where(col(SLO.id).in_(slo_ids))
+        .subquery()
+    )
     rows = session.exec(
-        select(SliBlock).where(tuple_(col(SliBlock.slo_id), col(SliBlock.start)).in_(keys))
+        select(SliBlock).join(
+            keys, (col(SliBlock.slo_id) == keys.c.slo_id) & (col(SliBlock.start) == keys.c.start)
+        )
     ).all()
     return {row.slo_id: _block(row) for row in rows}
 

@@ -38,7 +38,7 @@ SLICE = timedelta(days=6)
 # A batch measures about this many buckets at a time at most, and the next slice is measured
 # while one is stored (~250 MB in flight for both): the more SLOs in a batch, the shorter its
 # slices.
-BATCH_BUCKETS = 1_000_000
+BATCH_BUCKETS = 2_000_000
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,11 @@ class PrometheusApi:
 
     def __init__(self, url: str, *, timeout: float, retries: int = 1) -> None:
         self.url = url
-        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        # Uncompressed: Prometheus spends more CPU gzipping a large range answer (0.8 s of
+        # 4.5 s for 1.7M points, measured) than the transfer saves inside a cluster.
+        self._client = httpx.Client(
+            base_url=url.rstrip("/"), timeout=timeout, headers={"Accept-Encoding": "identity"}
+        )
         self._retries = retries
         self._down: SourceError | None = None
         self._counting = threading.Lock()  # requests are made from several threads
