@@ -166,7 +166,8 @@ def _following(
 def _cut(start: int, step: int, end: int) -> int:
     """Where a slice from ``start`` ends: on a block boundary (so that the next slice appends
     new blocks instead of rewriting the last one), at most ``step`` later, or at ``end``."""
-    return min(max(start + step - (start + step) % BLOCK_SECONDS, start + BLOCK_SECONDS), end)
+    next_block = start - start % BLOCK_SECONDS + BLOCK_SECONDS
+    return min(max(start + step - (start + step) % BLOCK_SECONDS, next_block), end)
 
 
 def _slices(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:

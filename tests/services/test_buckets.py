@@ -87,3 +87,34 @@ def test_a_late_event_shifts_every_later_block(db: Engine, slo_id: int) -> None:
         )
     assert [c.total for c in totals] == [0, 8, 9, 10, 11, 12]
     assert [c.good for c in totals] == [0, 1, 2, 3, 4, 5]
+
+
+def test_one_write_for_many_slos_appends_and_overlaps(db: Engine, slo_id: int) -> None:
+    with session_scope(db) as session:
+        other = SLO(
+            service="m", name="t", kind="custom", objective=0.99, window="30d",
+            budgeting="occurrences", labels={}, params={}, sli={"source": "push"}, gate={},
+        )  # fmt: skip
+        session.add(other)
+        session.flush()
+        assert other.id is not None
+        other_id = other.id
+        first = Buckets.summed([(T0 + 60 * i, Counts(1, 2)) for i in range(120)], 60)
+        buckets.write_many(session, {slo_id: first, other_id: first}, layout=LAYOUT, add=False)
+    # slo_id gets an earlier bucket rewritten (overlap), other gets a new hour (append).
+    with session_scope(db) as session:
+        buckets.write_many(
+            session,
+            {
+                slo_id: Buckets.summed([(T0 + 60, Counts(0, 5))], 60),
+                other_id: Buckets.summed([(T0 + 3 * 3600, Counts(3, 3))], 60),
+            },
+            layout=LAYOUT,
+            add=False,
+        )
+    end = T0 + 4 * 3600
+    with Session(db) as session:
+        (mine,) = buckets.totals_at(session, slo_id, [end], layout=LAYOUT)
+        (theirs,) = buckets.totals_at(session, other_id, [end], layout=LAYOUT)
+    assert mine == Counts(119, 2 * 119 + 5)
+    assert theirs == Counts(120 + 3, 240 + 3)

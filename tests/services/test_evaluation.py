@@ -357,3 +357,16 @@ def test_history_points_measure_the_window_ending_at_each(
     # The outage (5 to 4 hours before the end) lowers every later point's budget.
     remaining = [p.budget_remaining or 0 for p in series.points]
     assert remaining[0] > remaining[2]
+
+
+@pytest.mark.parametrize(
+    ("start", "step", "end", "cut"),
+    [
+        (3600 * 10 + 120, 7200, 3600 * 20, 3600 * 12),  # mid-hour: back to the hour boundary
+        (3600 * 10, 7200, 3600 * 20, 3600 * 12),
+        (3600 * 10 + 120, 3600, 3600 * 20, 3600 * 11),
+        (3600 * 10 + 120, 7200, 3600 * 11 + 60, 3600 * 11 + 60),  # the SLO's end comes first
+    ],
+)
+def test_slices_end_on_block_boundaries(start: int, step: int, end: int, cut: int) -> None:
+    assert evaluation._cut(start, step, end) == cut
