@@ -17,17 +17,21 @@ LAYOUT = Layout(60)
 T0 = 1_790_000_000 - 1_790_000_000 % BLOCK_SECONDS  # an hour boundary
 
 
-@pytest.fixture
-def slo_id(db: Engine) -> int:
+def new_slo(db: Engine, name: str) -> int:
     with session_scope(db) as session:
         slo = SLO(
-            service="m", name="s", kind="custom", objective=0.99, window="30d",
+            service="m", name=name, kind="custom", objective=0.99, window="30d",
             budgeting="occurrences", labels={}, params={}, sli={"source": "push"}, gate={},
         )  # fmt: skip
         session.add(slo)
         session.flush()
         assert slo.id is not None
         return slo.id
+
+
+@pytest.fixture
+def slo_id(db: Engine) -> int:
+    return new_slo(db, "s")
 
 
 def brute(truth: dict[int, Counts], stamp: int) -> Counts:
@@ -90,15 +94,8 @@ def test_a_late_event_shifts_every_later_block(db: Engine, slo_id: int) -> None:
 
 
 def test_one_write_for_many_slos_appends_and_overlaps(db: Engine, slo_id: int) -> None:
+    other_id = new_slo(db, "t")
     with session_scope(db) as session:
-        other = SLO(
-            service="m", name="t", kind="custom", objective=0.99, window="30d",
-            budgeting="occurrences", labels={}, params={}, sli={"source": "push"}, gate={},
-        )  # fmt: skip
-        session.add(other)
-        session.flush()
-        assert other.id is not None
-        other_id = other.id
         first = Buckets.summed([(T0 + 60 * i, Counts(1, 2)) for i in range(120)], 60)
         buckets.write_many(session, {slo_id: first, other_id: first}, layout=LAYOUT, add=False)
     # slo_id gets an earlier bucket rewritten (overlap), other gets a new hour (append).
