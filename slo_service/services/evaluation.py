@@ -270,7 +270,6 @@ class _Cycle:
                     results[outcome.slo_id] = self._add(outcome, results[outcome.slo_id])
                 kept = {outcome.slo_id for outcome in stored if outcome.ok}
                 requests = {slo_id: r for slo_id, r in following.items() if slo_id in kept}
-            measuring.cancel()
         return results
 
     def _measure(
