@@ -68,7 +68,8 @@ class Block:
         return self.before + Counts(sum(self.good[:slot]), sum(self.total[:slot]))
 
 
-def pack(values: array[float]) -> bytes:
+def pack(values: array[float] | Floats) -> bytes:
+    """Float64s in machine order: how a block's good and total are stored."""
     return values.tobytes()
 
 
@@ -163,8 +164,8 @@ def merge(
     rows = [
         Row(
             grid.first + int(i) * BLOCK_SECONDS,
-            good[i].tobytes(),
-            total[i].tobytes(),
+            pack(good[i]),
+            pack(total[i]),
             Counts(float(befores[i, 0]), float(befores[i, 1])),
         )
         for i in np.flatnonzero(written)

@@ -242,20 +242,12 @@ class _Cycle:
         the next slice measured while the last one is stored (no transaction open during a
         measurement; each slice stored in one transaction)."""
         results: dict[int, Outcome | None] = dict.fromkeys(ids)
-        pending = self._pending(ids, results)
+        requests, sources, ends = self._pending(ids, results)
         width = timedelta(seconds=self.layout.bucket_seconds)
         slice_ = min(
-            SLICE, max(timedelta(hours=1), width * (BATCH_BUCKETS // max(len(pending), 1)))
+            SLICE, max(timedelta(hours=1), width * (BATCH_BUCKETS // max(len(requests), 1)))
         )
-        with session_scope(self.engine) as session:
-            rows = slo_repo.get_many(session, list(pending))
-        ends = {slo_id: epoch(pending[slo_id][1]) for slo_id in rows}
-        sources = {slo_id: str(slo.sli.get("source")) for slo_id, slo in rows.items()}
         step = int(slice_.total_seconds())
-        requests = {  # empty requests where each SLO starts: its first slice follows them
-            slo_id: request_for(slo, pending[slo_id][0], pending[slo_id][0])
-            for slo_id, slo in rows.items()
-        }
         requests = _following(requests, ends, step)
         with ThreadPoolExecutor(1) as measurer:
             measuring = measurer.submit(self._measure, requests, sources)
@@ -300,17 +292,20 @@ class _Cycle:
 
     def _pending(
         self, ids: Sequence[int], results: dict[int, Outcome | None]
-    ) -> dict[int, tuple[datetime, datetime]]:
-        pending = {}
+    ) -> tuple[dict[int, Request], dict[int, str], dict[int, int]]:
+        """For each SLO with something to measure: an empty request where it starts (its
+        first slice follows it), its source's name, and the end of its range."""
+        requests, sources, ends = {}, {}, {}
         with session_scope(self.engine) as session:
             for slo_id, slo in slo_repo.get_many(session, ids).items():
-                if str(slo.sli.get("source")) not in self.sources:
-                    continue
+                source = str(slo.sli.get("source"))
                 span = pending_range(slo, now=self.now, layout=self.layout)
-                if span is not None:
-                    pending[slo_id] = span
-                    results[slo_id] = Outcome(slo_id, span[0], span[1], 0, None)
-        return pending
+                if source not in self.sources or span is None:
+                    continue
+                requests[slo_id] = request_for(slo, span[0], span[0])
+                sources[slo_id], ends[slo_id] = source, epoch(span[1])
+                results[slo_id] = Outcome(slo_id, span[0], span[1], 0, None)
+        return requests, sources, ends
 
     @staticmethod
     def _add(outcome: Outcome, so_far: Outcome | None) -> Outcome:

@@ -58,9 +58,6 @@ class PrometheusSource:
             answers |= _Round(self, start, end, bucket).run(same_range)
         return answers
 
-    def series_labels(self, match: str, start: int, end: int) -> list[Labels]:
-        return self.api.series(match, start, end)
-
     def series(self, query: str, first: int, last: int, step: int) -> list[tuple[Labels, Floats]]:
         """Every series of ``query`` at the marks ``first, first + step, ..., last``: one
         array each, NaN at the marks without a value."""
@@ -193,7 +190,7 @@ class _Round:
         for match, models in groups.items():
             selector = plan.render_group(match, models) if plan.is_group(match) else match
             try:
-                found = self.source.series_labels(selector, self.start, self.end)
+                found = self.source.api.series(selector, self.start, self.end)
             except SourceError as exc:
                 self.bounds.update(((match, m), exc) for m in models)
                 continue

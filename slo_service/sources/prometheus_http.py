@@ -60,9 +60,6 @@ class PrometheusApi:
         data: list[Labels] = _ok(json.loads(self._get("/api/v1/series", params)))
         return data
 
-    def close(self) -> None:
-        self._client.close()
-
     def _get(self, path: str, params: dict[str, str]) -> bytes:
         if self._down is not None:
             raise self._down  # unreachable earlier: do not wait again
