@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from slo_service import __version__, schema
-from slo_service.api import audit, events, health, slos
+from slo_service.api import audit, deployments, events, gate, health, slos
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.include_router(slos.router)
     api.include_router(slos.apply_router)
     api.include_router(events.router)
+    api.include_router(gate.router)
+    api.include_router(gate.services)
+    api.include_router(deployments.router)
     api.include_router(audit.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -73,6 +73,9 @@ class SLO(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _when(nullable=True)
+    # Budget and burn rates at the last successful evaluation (``services.summaries``): what
+    # the gate and the overview read instead of recomputing from the buckets.
+    summary: dict[str, Any] | None = _json(nullable=True)
 
 
 class SliBlock(SQLModel, table=True):
@@ -141,3 +144,97 @@ class PushEvent(SQLModel, table=True):
     good: float
     total: float
     received_at: datetime = _when()
+
+
+_ACTIVE = text("lifted_at IS NULL")
+
+
+class ServicePolicy(SQLModel, table=True):
+    """A service's error-budget policy: defaults for its SLOs' gate settings, and the change
+    types that pass a freeze."""
+
+    __tablename__ = "service_policy"
+
+    service: str = Field(primary_key=True, max_length=63)
+    gate: dict[str, Any] = _json()
+    exempt_change_types: list[str] = _json()
+    updated_at: datetime = _when()
+    updated_by: str = Field(max_length=100)
+
+
+class GateFreeze(SQLModel, table=True):
+    """A deploy freeze of a service, from when it started until it was lifted: set by hand
+    (``manual``) or by evaluation when a gating SLO's budget ran out (``budget``)."""
+
+    __tablename__ = "gate_freeze"
+    __table_args__ = (
+        Index(
+            "uq_gate_freeze_service_cause_active",
+            "service",
+            "cause",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=63, index=True)
+    cause: str = Field(max_length=16)
+    slo_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("slo.id", ondelete="SET NULL"), nullable=True),
+    )
+    slo_name: str | None = Field(default=None, max_length=63)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    started_at: datetime = _when()
+    started_by: str = Field(max_length=100)
+    lifted_at: datetime | None = _when(nullable=True)
+    lifted_by: str | None = Field(default=None, max_length=100)
+    lift_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class GateOverride(SQLModel, table=True):
+    """Lets a service's deploys through a freeze until it expires or is revoked."""
+
+    __tablename__ = "gate_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=63, index=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    change_type: str | None = Field(default=None, max_length=16)
+    ticket: str | None = Field(default=None, max_length=200)
+    expires_at: datetime = _when()
+    created_at: datetime = _when()
+    created_by: str = Field(max_length=100)
+    revoked_at: datetime | None = _when(nullable=True)
+    revoked_by: str | None = Field(default=None, max_length=100)
+
+
+class ServiceGate(SQLModel, table=True):
+    """What a service's gate decides from (``domain.gate.ServiceState`` as JSON), rewritten
+    in the transaction of every change to it, so a gate request reads one row."""
+
+    __tablename__ = "service_gate"
+
+    service: str = Field(primary_key=True, max_length=63)
+    state: dict[str, Any] = _json()
+    version: int = Field(default=1)
+    updated_at: datetime = _when()
+
+
+class Deployment(SQLModel, table=True):
+    """A deploy CI reported after it happened."""
+
+    __tablename__ = "deployment"
+    __table_args__ = (Index("ix_deployment_service_deployed_at", "service", "deployed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=63)
+    version: str = Field(max_length=200)
+    commit: str | None = Field(default=None, max_length=64)
+    environment: str = Field(max_length=63)
+    change_type: str = Field(max_length=16)
+    deployed_at: datetime = _when()
+    recorded_at: datetime = _when()
+    recorded_by: str = Field(max_length=100)

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from slo_service.domain.gate import StalePolicy
 from slo_service.domain.kinds import Budgeting, Kind
 from slo_service.domain.windows import parse_duration, parse_timezone, parse_window
 
@@ -67,29 +68,39 @@ class _Input(BaseModel):
 
 
 class GatePolicy(_Input):
-    """How this SLO's budget gates deploys of its service."""
+    """How an SLO's budget gates deploys of its service. A field left out (or null) takes the
+    service's policy (``PUT /services/{service}/policy``), then the built-in default."""
 
-    gating: bool = Field(default=True, description="Whether this SLO can freeze deploys.")
-    freeze_threshold: float = Field(
-        default=0.0,
+    gating: bool | None = Field(
+        default=None, description="Whether this SLO can freeze deploys (default true)."
+    )
+    freeze_threshold: float | None = Field(
+        default=None,
         ge=-1,
         lt=1,
-        description="Deploys are denied when the remaining budget fraction is at or below this.",
+        description="Deploys are denied when the remaining budget fraction is at or below this "
+        "(default 0: the budget is spent).",
     )
-    warn_threshold: float = Field(
-        default=0.25, ge=-1, le=1, description="The gate warns at or below this remaining budget."
+    warn_threshold: float | None = Field(
+        default=None,
+        ge=-1,
+        le=1,
+        description="The gate warns at or below this remaining budget (default 0.25).",
     )
-    stale_policy: Literal["fail_open", "fail_closed"] = Field(
-        default="fail_open",
-        description="Decision when data is stale: fail_open warns, fail_closed denies.",
+    stale_policy: StalePolicy | None = Field(
+        default=None,
+        description="Decision when data is stale: fail_open warns, fail_closed denies "
+        "(default fail_open).",
     )
-    staleness_limit: Duration = Field(
-        default="15m", description="No successful evaluation for this long means stale data."
+    staleness_limit: Duration | None = Field(
+        default=None,
+        description="No successful evaluation for this long means stale data (default 15m).",
     )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.freeze_threshold > self.warn_threshold:
+        freeze, warn = self.freeze_threshold, self.warn_threshold
+        if freeze is not None and warn is not None and freeze > warn:
             raise ValueError("freeze_threshold must not be above warn_threshold")
         return self
 

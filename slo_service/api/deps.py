@@ -11,8 +11,8 @@ from sqlmodel import Session
 
 from slo_service.config import Settings
 from slo_service.db import finish, new_session
-from slo_service.domain.scopes import Scope, grants
-from slo_service.errors import Forbidden, Unauthorized
+from slo_service.domain.scopes import Scope, may_record_deploys
+from slo_service.errors import Forbidden
 from slo_service.services import tokens
 from slo_service.services.tokens import Principal
 from slo_service.sources.base import QueryChecker, SliSource
@@ -66,18 +66,8 @@ def require(scope: Scope) -> Callable[..., Principal]:
     """A dependency that returns the caller, or raises 401 (no/bad token) or 403 (scope)."""
 
     def caller(credentials: Credentials, session: SessionDep, settings: SettingsDep) -> Principal:
-        if credentials is None:
-            if scope is Scope.READ and settings.public_read:
-                return Principal(name="anonymous", scopes=frozenset({Scope.READ}))
-            raise Unauthorized(
-                f"this needs an API token with the {scope} scope, "
-                "sent as 'Authorization: Bearer <token>'"
-            )
-        principal = tokens.authenticate(session, credentials.credentials)
-        if not grants(principal.scopes, scope):
-            held = ", ".join(sorted(principal.scopes))
-            raise Forbidden(f"token {principal.name!r} has scopes [{held}]; this needs {scope}")
-        return principal
+        plaintext = credentials.credentials if credentials else None
+        return tokens.caller(session, plaintext, scope, public_read=settings.public_read)
 
     return caller
 
@@ -85,3 +75,15 @@ def require(scope: Scope) -> Callable[..., Principal]:
 Reader = Annotated[Principal, Depends(require(Scope.READ))]
 Writer = Annotated[Principal, Depends(require(Scope.WRITE))]
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+
+
+def _deployer(caller: Annotated[Principal, Depends(require(Scope.GATE))]) -> Principal:
+    if not may_record_deploys(caller.scopes):
+        held = ", ".join(sorted(caller.scopes))
+        raise Forbidden(
+            f"token {caller.name!r} has scopes [{held}]; recording deploys needs gate or write"
+        )
+    return caller
+
+
+Deployer = Annotated[Principal, Depends(_deployer)]

@@ -26,6 +26,13 @@ def grants(held: Iterable[Scope], needed: Scope) -> bool:
     return any(needed in GRANTS[scope] for scope in held)
 
 
+def may_record_deploys(held: Iterable[Scope]) -> bool:
+    """CI records its deploys with the token it asks the gate with: a gate token may, and so
+    may any token that may write; a read token may not."""
+    held = set(held)
+    return Scope.GATE in held or grants(held, Scope.WRITE)
+
+
 def parse_scopes(text: str) -> list[Scope]:
     """``"read,write"`` → [Scope.READ, Scope.WRITE]; ValueError names the unknown scope."""
     names = [part.strip().lower() for part in text.split(",") if part.strip()]

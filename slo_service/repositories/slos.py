@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, or_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from slo_service.models import SLO
@@ -41,6 +41,12 @@ def measured_ids(session: Session) -> list[int]:
         col(SLO.deleted_at).is_(None), col(SLO.sli)["source"].as_string() != "push"
     )
     return [i for i in session.exec(statement.order_by(col(SLO.id))).all() if i is not None]
+
+
+def services(session: Session) -> list[str]:
+    """Names of the services that have live SLOs, sorted."""
+    statement = select(SLO.service).where(col(SLO.deleted_at).is_(None)).distinct()
+    return sorted(session.exec(statement).all())
 
 
 def live_in_services(session: Session, services: Sequence[str]) -> Sequence[SLO]:
@@ -100,15 +106,25 @@ def purge(session: Session, slo: SLO) -> None:
 def claim_due(
     session: Session, *, due: datetime, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[int]:
-    """Lease up to ``limit`` measured SLOs that have buckets to evaluate before ``due`` and no
-    live lease. Postgres skips rows other replicas are claiming (``FOR UPDATE SKIP LOCKED``);
-    SQLite serialises writers, so there one process claims at a time anyway."""
+    """Lease up to ``limit`` SLOs with no live lease that are due: measured ones with buckets
+    to evaluate before ``due``, pushed ones last summarized before ``due``. Postgres skips
+    rows other replicas are claiming (``FOR UPDATE SKIP LOCKED``); SQLite serialises writers,
+    so there one process claims at a time anyway."""
+    pushed = col(SLO.sli)["source"].as_string() == "push"
     statement = (
         select(SLO.id)
         .where(
             col(SLO.deleted_at).is_(None),
-            col(SLO.sli)["source"].as_string() != "push",
-            or_(col(SLO.evaluated_until).is_(None), col(SLO.evaluated_until) < due),
+            or_(
+                and_(
+                    ~pushed,
+                    or_(col(SLO.evaluated_until).is_(None), col(SLO.evaluated_until) < due),
+                ),
+                and_(
+                    pushed,
+                    or_(col(SLO.last_success_at).is_(None), col(SLO.last_success_at) < due),
+                ),
+            ),
             or_(col(SLO.lease_until).is_(None), col(SLO.lease_until) < now),
         )
         .order_by(col(SLO.evaluated_until).is_not(None), col(SLO.evaluated_until), col(SLO.id))

@@ -26,11 +26,12 @@ from slo_service.domain.sli import SLI_ADAPTER
 from slo_service.domain.windows import align, parse_window
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
-from slo_service.services import buckets
+from slo_service.services import buckets, summaries
 from slo_service.sources.base import Answer, NoData, Request, SliSource, SourceError
 
 log = logging.getLogger(__name__)
 
+PUSH = "push"
 _CALENDAR_SPAN = {"month": timedelta(days=31), "week": timedelta(days=7)}
 # The most one measurement covers: bounds a backfill's memory and Prometheus's answers (six
 # days of minutes are 8,640 points, under its 11,000-point limit for one query_range).
@@ -138,6 +139,8 @@ def evaluate(
     now = now or utcnow()
     pending = pending_range(slo, now=now, layout=layout, backfill=backfill)
     source = sources.get(str(slo.sli.get("source")))
+    if slo.sli.get("source") == PUSH:
+        summaries.update(session, [slo], now=now, layout=layout)
     if pending is None or source is None:
         return Outcome(slo.id, None, None, 0, None)
     start, end = pending
@@ -149,6 +152,7 @@ def evaluate(
         if not outcome.ok:
             return outcome
         measured += outcome.buckets
+    summaries.update(session, [slo], now=now, layout=layout)
     return Outcome(slo.id, start, end, measured, None)
 
 
@@ -190,7 +194,8 @@ def run_cycle(
 ) -> list[Outcome]:
     """Evaluate every due SLO once: claim a batch under a lease, measure the whole batch a
     slice at a time (so a source shares queries between SLOs, and a backfill's memory stays
-    bounded), store each SLO in its own transaction per slice, release. A failed SLO keeps
+    bounded), store each slice in one transaction, then summarize the SLOs that succeeded
+    (budget, burn rates, their services' gate state) and release. A failed SLO keeps
     its lease until ``retry_after``, so no replica retries it within the cycle; a replica that
     dies leaves leases that expire; long backfills renew theirs."""
     cycle = _Cycle(engine, sources, layout, owner, now or utcnow(), lease)
@@ -202,6 +207,8 @@ def run_cycle(
         # Whatever did not succeed (failed, or no source for it) waits for a later cycle.
         held = [i for i in results if i not in done]
         with session_scope(engine) as session:
+            evaluated = list(slo_repo.get_many(session, done).values())
+            summaries.update(session, evaluated, now=cycle.now, layout=layout)
             slo_repo.release(session, done, owner=owner)
             slo_repo.release(session, held, owner=owner, hold_until=cycle.clock() + retry_after)
     return outcomes
@@ -299,6 +306,10 @@ class _Cycle:
         with session_scope(self.engine) as session:
             for slo_id, slo in slo_repo.get_many(session, ids).items():
                 source = str(slo.sli.get("source"))
+                if source == PUSH:
+                    # Nothing to measure: its buckets are written as events arrive.
+                    results[slo_id] = Outcome(slo_id, None, None, 0, None)
+                    continue
                 span = pending_range(slo, now=self.now, layout=self.layout)
                 if source not in self.sources or span is None:
                     continue

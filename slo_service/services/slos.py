@@ -13,7 +13,7 @@ from slo_service.errors import Conflict, InvalidInput, NotFound
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
 from slo_service.schemas import SLOCreate, SLOPatch, SLOPublic
-from slo_service.services import audit
+from slo_service.services import audit, gate
 from slo_service.sources.base import QueryChecker
 
 # Fields of an SLO that a client writes, in the order they are shown.
@@ -86,6 +86,7 @@ def prepare(data: SLOCreate, checker: QueryChecker) -> Columns:
         sli=sli.model_dump(exclude_none=True),
         sli_overrides=data.sli,
         budgeting=str(budgeting_of(data.kind, sli)),
+        gate=data.gate.model_dump(exclude_none=True, mode="json"),
     )
     return values
 
@@ -131,7 +132,9 @@ def create(session: Session, values: Columns, *, actor: str) -> SLO:
     _ensure_free(session, values["service"], values["name"], other_than=None)
     slo = SLO(**values)
     slo.updated_at = slo.created_at
-    return _store(session, slo, action="slo.create", actor=actor, changes=_audit_view(values))
+    _store(session, slo, action="slo.create", actor=actor, changes=_audit_view(values))
+    gate.refresh(session, [slo.service], now=slo.created_at, actor=actor)
+    return slo
 
 
 def changes_of(slo: SLO, values: Columns) -> dict[str, Any]:
@@ -145,10 +148,13 @@ def replace(session: Session, slo: SLO, values: Columns, *, actor: str) -> SLO:
     changes = changes_of(slo, values)
     if not changes:
         return slo
+    before = slo.service
     for field, value in values.items():
         setattr(slo, field, value)
     slo.updated_at = utcnow()
-    return _store(session, slo, action="slo.update", actor=actor, changes=changes)
+    _store(session, slo, action="slo.update", actor=actor, changes=changes)
+    gate.refresh(session, {before, slo.service}, now=slo.updated_at, actor=actor)
+    return slo
 
 
 def merge_patch(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,6 +189,7 @@ def delete(session: Session, slo: SLO, *, actor: str, purge: bool = False) -> No
         slo_repo.purge(session, slo)
     else:
         slo_repo.soft_delete(session, slo, at=utcnow())
+    gate.refresh(session, [slo.service], now=utcnow(), actor=actor)
 
 
 def list_page(

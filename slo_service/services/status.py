@@ -10,6 +10,7 @@ from slo_service.domain import budget as math
 from slo_service.domain.blocks import Layout, epoch
 from slo_service.domain.budget import Counts
 from slo_service.domain.burn import BURN_WINDOWS, DEFAULT_TIERS, Tier
+from slo_service.domain.gate import Policy
 from slo_service.domain.kinds import Budgeting
 from slo_service.domain.windows import (
     align,
@@ -27,7 +28,7 @@ from slo_service.schemas import (
     SLOStatusPublic,
     WindowPublic,
 )
-from slo_service.services import buckets
+from slo_service.services import buckets, gate
 
 # The time to exhaustion is given at the burn rate of this window: recent, but not a blip.
 EXHAUSTION_PACE = "1h"
@@ -99,9 +100,18 @@ def firing(
     return found
 
 
-def status(session: Session, slo: SLO, *, now: datetime, layout: Layout) -> SLOStatusPublic:
-    """The SLO as of its last evaluated bucket (``no_data`` before the first evaluation)."""
+def status(
+    session: Session,
+    slo: SLO,
+    *,
+    now: datetime,
+    layout: Layout,
+    policy: Policy | None = None,
+) -> SLOStatusPublic:
+    """The SLO as of its last evaluated bucket (``no_data`` before the first evaluation);
+    ``policy`` is its effective gate policy (looked up when not given)."""
     assert slo.id is not None
+    policy = policy or gate.effective_for(session, slo)
     end = as_of(slo, now=now, layout=layout)
     at = end or align(now, timedelta(seconds=layout.bucket_seconds))
     span = period(parse_window(slo.window), at, parse_timezone(slo.timezone))
@@ -138,7 +148,7 @@ def status(session: Session, slo: SLO, *, now: datetime, layout: Layout) -> SLOS
         ),
         state=math.state(
             budget.remaining,
-            warn_threshold=float(slo.gate.get("warn_threshold", 0.25)),
+            warn_threshold=policy.warn_threshold,
             paging=any(alert.severity == "page" for alert in alerts),
         ),
         alerts=alerts,

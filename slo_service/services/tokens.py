@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from slo_service.db import utcnow
-from slo_service.domain.scopes import Scope
-from slo_service.errors import Conflict, NotFound, Unauthorized
+from slo_service.domain.scopes import Scope, grants
+from slo_service.errors import Conflict, Forbidden, NotFound, Unauthorized
 from slo_service.models import ApiToken
 from slo_service.repositories import tokens as token_repo
 from slo_service.services import audit
@@ -96,6 +96,25 @@ def authenticate(session: Session, plaintext: str) -> Principal:
     if token.expires_at is not None and token.expires_at <= utcnow():
         raise Unauthorized(f"API token {token.name!r} expired at {token.expires_at.isoformat()}")
     return Principal(name=token.name, scopes=frozenset(Scope(s) for s in token.scopes))
+
+
+def caller(
+    session: Session, plaintext: str | None, needed: Scope, *, public_read: bool
+) -> Principal:
+    """Who is calling with bearer token ``plaintext`` (None: no token), if they may do what
+    needs ``needed``; Unauthorized (no or bad token) or Forbidden (scope) otherwise."""
+    if plaintext is None:
+        if public_read and grants([Scope.READ], needed):
+            return Principal(name="anonymous", scopes=frozenset({Scope.READ}))
+        raise Unauthorized(
+            f"this needs an API token with the {needed} scope, "
+            "sent as 'Authorization: Bearer <token>'"
+        )
+    principal = authenticate(session, plaintext)
+    if not grants(principal.scopes, needed):
+        held = ", ".join(sorted(principal.scopes))
+        raise Forbidden(f"token {principal.name!r} has scopes [{held}]; this needs {needed}")
+    return principal
 
 
 def revoke(session: Session, *, name: str, actor: str) -> ApiToken:

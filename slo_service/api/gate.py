@@ -1,0 +1,151 @@
+"""``/api/v1/gate`` and ``/api/v1/services/{service}/...``: the deploy gate and the
+error-budget policy by hand (policy, freezes, overrides)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
+
+from slo_service.api.deps import Admin, Credentials, Reader, SessionDep, Writer
+from slo_service.config import Settings
+from slo_service.db import utcnow
+from slo_service.domain import gate as rules
+from slo_service.domain.gate import ChangeType
+from slo_service.gate_schemas import (
+    FreezeCreate,
+    FreezePublic,
+    FreezesPublic,
+    GatePublic,
+    OverrideCreate,
+    OverridePublic,
+    OverridesPublic,
+    ServicePolicyIn,
+    ServicePolicyPublic,
+)
+from slo_service.repositories import policy as policy_repo
+from slo_service.schemas import error_responses
+from slo_service.services import gate, policy
+
+router = APIRouter(tags=["gate"])
+Service = Annotated[str, Path(description="The service (model) name.", max_length=63)]
+OverrideId = Annotated[int, Path(description="The override's id.")]
+
+
+@router.get(
+    "/gate",
+    response_model=GatePublic,
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def gate_decision(
+    request: Request,
+    credentials: Credentials,
+    service: Annotated[str, Query(description="The service (model) to deploy.", max_length=63)],
+    change_type: Annotated[
+        ChangeType, Query(description="Exempt types (by default rollback, security) pass a freeze.")
+    ] = ChangeType.FEATURE,
+) -> Response:
+    """May the service deploy now? allow, warn or deny, with every SLO's reason.
+
+    Needs a token with the gate scope (read, write and admin tokens also have it). The
+    decision comes from state that evaluation keeps up to date; 404 for a service without
+    SLOs, so that a misspelt name fails the pipeline instead of passing it.
+    """
+    settings: Settings = request.app.state.settings
+    engine: Engine = request.app.state.engine
+    plaintext = credentials.credentials if credentials else None
+    _caller, state = await run_in_threadpool(
+        gate.lookup, engine, plaintext, service, public_read=settings.public_read
+    )
+    now = utcnow()
+    verdict = rules.decide(state, change_type=change_type, now=now)
+    answer = gate.public(verdict, base_url=str(settings.public_base_url), decided_at=now)
+    # Serialized here, once: FastAPI would validate the model again before serializing it.
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+services = APIRouter(
+    prefix="/services/{service}", tags=["gate"], responses=error_responses(401, 403, 404, 422)
+)
+
+
+@services.get("/policy")
+def get_policy(service: Service, session: SessionDep, _caller: Reader) -> ServicePolicyPublic:
+    """The service's error-budget policy (the defaults until an admin sets one)."""
+    return policy.get_policy(session, service)
+
+
+@services.put("/policy")
+def put_policy(
+    service: Service, data: ServicePolicyIn, session: SessionDep, caller: Admin
+) -> ServicePolicyPublic:
+    """Set the gate defaults of the service's SLOs and the change types exempt from freezes."""
+    return policy.put_policy(session, service, data, actor=caller.name, now=utcnow())
+
+
+@services.post("/freeze", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+def freeze(
+    service: Service, data: FreezeCreate, session: SessionDep, caller: Admin
+) -> FreezePublic:
+    """Freeze the service's deploys by hand, with a reason (admin)."""
+    row = policy.freeze(session, service, reason=data.reason, actor=caller.name, now=utcnow())
+    return policy.freeze_public(row)
+
+
+@services.delete("/freeze", responses=error_responses(409))
+def unfreeze(
+    service: Service,
+    session: SessionDep,
+    caller: Admin,
+    reason: Annotated[str, Query(min_length=3, max_length=1000, description="Why it is lifted.")],
+) -> FreezePublic:
+    """Lift the service's manual freeze (admin). A budget freeze lifts by itself when the
+    budget recovers (409 says so): to deploy meanwhile, create an override."""
+    row = policy.unfreeze(session, service, reason=reason, actor=caller.name, now=utcnow())
+    return policy.freeze_public(row)
+
+
+@services.get("/freezes")
+def list_freezes(
+    service: Service,
+    session: SessionDep,
+    _caller: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> FreezesPublic:
+    """Every freeze of the service, newest first: when it started, why, and when it lifted."""
+    rows, count = policy_repo.freezes(session, service, limit=limit, offset=offset)
+    return FreezesPublic(data=[policy.freeze_public(row) for row in rows], count=count)
+
+
+@services.post("/overrides", status_code=status.HTTP_201_CREATED)
+def create_override(
+    service: Service, data: OverrideCreate, session: SessionDep, caller: Writer
+) -> OverridePublic:
+    """Let the service's deploys through freezes until ``expires_at`` (7 days at most)."""
+    now = utcnow()
+    row = policy.create_override(session, service, data, actor=caller.name, now=now)
+    return policy.override_public(row, now)
+
+
+@services.get("/overrides")
+def list_overrides(
+    service: Service,
+    session: SessionDep,
+    _caller: Reader,
+    active: Annotated[bool, Query(description="Only those in force now.")] = False,
+) -> OverridesPublic:
+    """The service's overrides, newest first, each active, expired or revoked."""
+    now = utcnow()
+    rows = policy.list_overrides(session, service, active_only=active, now=now)
+    return OverridesPublic(data=[policy.override_public(r, now) for r in rows], count=len(rows))
+
+
+@services.delete("/overrides/{override_id}")
+def revoke_override(
+    service: Service, override_id: OverrideId, session: SessionDep, caller: Writer
+) -> OverridePublic:
+    """End an override now (one that has ended already is returned as it is)."""
+    now = utcnow()
+    row = policy.revoke_override(session, service, override_id, actor=caller.name, now=now)
+    return policy.override_public(row, now)

@@ -1,0 +1,231 @@
+"""The deploy gate's state per service, kept up to date; the gate's decision from it.
+
+Everything a service's gate decides from (its SLOs' budgets and burn rates at their last
+evaluation, their effective policies, freezes in force, overrides) is one row,
+``service_gate``, rewritten by ``refresh`` in the transaction of every change to any of it:
+an evaluation, an SLO written or deleted, a policy, a freeze or an override. A gate request
+reads that row (one primary-key read after the token's) and decides in memory: the decision
+is never recomputed from buckets. ``refresh`` also follows the budget: it records when a
+gating SLO's budget freezes the service, by which SLO, and when the freeze is lifted.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from slo_service.db import new_session
+from slo_service.domain import gate
+from slo_service.domain.gate import ChangeType, ServiceState, SloState
+from slo_service.domain.scopes import Scope
+from slo_service.errors import NotFound
+from slo_service.gate_schemas import FreezePublic, GatePublic, GateReasonPublic, OverridePublic
+from slo_service.models import SLO, GateFreeze, GateOverride, ServicePolicy
+from slo_service.repositories import policy as policy_repo
+from slo_service.repositories import slos as slo_repo
+from slo_service.services import audit, tokens
+from slo_service.services.tokens import Principal
+
+STATE = TypeAdapter(ServiceState)
+
+
+def effective(slo: SLO, service_policy: ServicePolicy | None) -> gate.Policy:
+    """The SLO's gate policy: its own settings over its service's, over the defaults."""
+    return gate.effective_policy(service_policy.gate if service_policy else {}, slo.gate)
+
+
+def effective_for(session: Session, slo: SLO) -> gate.Policy:
+    return effective(slo, policy_repo.policies(session, [slo.service]).get(slo.service))
+
+
+def exempt_of(service_policy: ServicePolicy | None) -> frozenset[ChangeType]:
+    if service_policy is None:
+        return gate.DEFAULT_EXEMPT
+    return frozenset(ChangeType(t) for t in service_policy.exempt_change_types)
+
+
+def slo_state(slo: SLO, policy: gate.Policy) -> SloState:
+    """The SLO as the gate sees it, from the summary of its last successful evaluation."""
+    assert slo.id is not None
+    summary: Mapping[str, Any] = slo.summary or {}
+    return SloState(
+        slo_id=slo.id,
+        name=slo.name,
+        policy=policy,
+        remaining=summary.get("remaining"),
+        burn_rates=dict(summary.get("burn_rates") or {}),
+        paging=bool(summary.get("paging")),
+        evaluated_at=_when(summary.get("evaluated_at")),
+        evaluated_until=_when(summary.get("evaluated_until")),
+    )
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def refresh(session: Session, services: Iterable[str], *, now: datetime, actor: str) -> None:
+    """Rewrite the gate state of ``services`` from what is stored now, in the caller's
+    transaction; start or lift their budget freezes. Services are locked in name order, so
+    two transactions refreshing the same services cannot deadlock."""
+    for service in sorted(set(services)):
+        policy_repo.lock_state(session, service, at=now)
+        service_policy = policy_repo.policies(session, [service]).get(service)
+        slos = slo_repo.live_in_services(session, [service])
+        states = tuple(slo_state(slo, effective(slo, service_policy)) for slo in slos)
+        _follow_budget(session, service, states, now=now, actor=actor)
+        freezes = policy_repo.active_freezes(session, service)
+        overrides = policy_repo.overrides(session, service, active_at=now)
+        if not (slos or service_policy or freezes or overrides):
+            policy_repo.drop_state(session, service)
+            continue
+        state = ServiceState(
+            service=service,
+            slos=states,
+            exempt=exempt_of(service_policy),
+            freezes=tuple(freeze_of(row) for row in freezes),
+            overrides=tuple(override_of(row) for row in overrides),
+        )
+        policy_repo.write_state(session, service, STATE.dump_python(state, mode="json"), at=now)
+
+
+def _follow_budget(
+    session: Session, service: str, states: Iterable[SloState], *, now: datetime, actor: str
+) -> None:
+    """Start a budget freeze when a gating SLO's budget reached its freeze threshold; lift
+    it when none is there any more. Both are audited."""
+    freezer = gate.freezing_slo(states)
+    current = next(
+        (f for f in policy_repo.active_freezes(session, service) if f.cause == "budget"), None
+    )
+    if freezer is not None and current is None:
+        reason = gate.judge(freezer, now).detail
+        row = GateFreeze(
+            service=service,
+            cause="budget",
+            slo_id=freezer.slo_id,
+            slo_name=freezer.name,
+            reason=reason,
+            started_at=now,
+            started_by=actor,
+        )
+        policy_repo.save(session, row)
+        _audit_freeze(session, row, "freeze.start", actor, {"slo": freezer.name, "reason": reason})
+    elif freezer is None and current is not None:
+        current.lifted_at, current.lifted_by = now, actor
+        current.lift_reason = "no gating SLO is at or below its freeze threshold any more"
+        policy_repo.save(session, current)
+        _audit_freeze(session, current, "freeze.lift", actor, {"reason": current.lift_reason})
+
+
+def _audit_freeze(
+    session: Session, row: GateFreeze, action: str, actor: str, changes: dict[str, Any]
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        target_type="service",
+        target_id=row.service,
+        target=row.service,
+        changes={"freeze_id": row.id, "cause": row.cause, **changes},
+    )
+
+
+def freeze_of(row: GateFreeze) -> gate.Freeze:
+    assert row.id is not None
+    return gate.Freeze(row.id, row.cause, row.started_at, row.started_by, row.reason, row.slo_name)
+
+
+def override_of(row: GateOverride) -> gate.Override:
+    assert row.id is not None
+    return gate.Override(
+        id=row.id,
+        reason=row.reason,
+        change_type=ChangeType(row.change_type) if row.change_type else None,
+        ticket=row.ticket,
+        expires_at=row.expires_at,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def lookup(
+    engine: Engine, credentials: str | None, service: str, *, public_read: bool
+) -> tuple[Principal, ServiceState]:
+    """The caller (it needs the gate scope) and the service's gate state: two indexed reads
+    in one short session, for the gate's hot path."""
+    with new_session(engine) as session:
+        principal = tokens.caller(session, credentials, Scope.GATE, public_read=public_read)
+        stored = policy_repo.read_state(session, service)
+        if stored is None:
+            raise NotFound(unknown(session, service))
+    return principal, STATE.validate_python(stored)
+
+
+def unknown(session: Session, service: str) -> str:
+    known = slo_repo.services(session)
+    listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+    return (
+        f"no service {service!r}: no SLO belongs to it"
+        + (f" (services with SLOs: {listed})" if known else "")
+        + "; check the name, or create its SLOs first"
+    )
+
+
+def public(verdict: gate.Verdict, *, base_url: str, decided_at: datetime) -> GatePublic:
+    """The gate's answer: the decision, every SLO's reason with its numbers and links."""
+    base = base_url.rstrip("/")
+    service = verdict.service
+    return GatePublic(
+        decision=verdict.decision,
+        service=service,
+        change_type=verdict.change_type,
+        frozen=verdict.frozen,
+        bypass=verdict.bypass,
+        override_id=verdict.override.id if verdict.override else None,
+        reasons=[
+            GateReasonPublic(
+                slo_id=r.slo.slo_id,
+                slo=f"{service}:{r.slo.name}",
+                verdict=r.verdict,
+                cause=r.cause,
+                detail=r.detail,
+                budget_remaining=r.slo.remaining,
+                threshold=r.threshold,
+                burn_rates=r.slo.burn_rates,
+                stale=r.stale,
+                evaluated_at=r.slo.evaluated_at,
+                url=f"{base}/slos/{r.slo.slo_id}",
+                status_url=f"{base}/api/v1/slos/{r.slo.slo_id}/status",
+            )
+            for r in verdict.reasons
+        ],
+        overrides=[
+            OverridePublic(service=service, state="active", **{k: getattr(o, k) for k in _OVERRIDE})
+            for o in verdict.overrides
+        ],
+        freezes=[
+            FreezePublic(
+                id=f.id,
+                service=service,
+                cause=f.cause,
+                slo=f"{service}:{f.slo_name}" if f.slo_name else None,
+                reason=f.reason,
+                started_at=f.started_at,
+                started_by=f.started_by,
+                lifted_at=None,
+                lifted_by=None,
+                lift_reason=None,
+            )
+            for f in verdict.freezes
+        ],
+        evaluated_at=verdict.evaluated_at,
+        decided_at=decided_at,
+    )
+
+
+_OVERRIDE = ("id", "reason", "change_type", "ticket", "expires_at", "created_at", "created_by")

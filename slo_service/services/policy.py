@@ -1,0 +1,199 @@
+"""The error-budget policy by hand: service policies, manual freezes and overrides.
+
+Every change is audited with the caller's token name and refreshes the service's gate state
+in the same transaction, so the next gate request sees it.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from slo_service.domain import gate as rules
+from slo_service.errors import Conflict, InvalidInput, NotFound
+from slo_service.gate_schemas import (
+    FreezePublic,
+    OverrideCreate,
+    OverridePublic,
+    ServicePolicyIn,
+    ServicePolicyPublic,
+)
+from slo_service.models import GateFreeze, GateOverride, ServicePolicy
+from slo_service.repositories import policy as policy_repo
+from slo_service.schemas import GatePolicy
+from slo_service.services import audit, gate
+
+
+def _known(session: Session, service: str) -> None:
+    if not policy_repo.known(session, service):
+        raise NotFound(gate.unknown(session, service))
+
+
+def _audit(session: Session, service: str, action: str, actor: str, changes: Any) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        target_type="service",
+        target_id=service,
+        target=service,
+        changes=changes,
+    )
+
+
+def get_policy(session: Session, service: str) -> ServicePolicyPublic:
+    _known(session, service)
+    row = policy_repo.policies(session, [service]).get(service)
+    if row is None:
+        return ServicePolicyPublic(
+            service=service,
+            gate=GatePolicy(),
+            exempt_change_types=sorted(rules.DEFAULT_EXEMPT),
+            updated_at=None,
+            updated_by=None,
+        )
+    return ServicePolicyPublic.model_validate(row, from_attributes=True)
+
+
+def put_policy(
+    session: Session, service: str, data: ServicePolicyIn, *, actor: str, now: datetime
+) -> ServicePolicyPublic:
+    """Set the service's policy; the gate of its SLOs follows at once."""
+    _known(session, service)
+    before = get_policy(session, service).model_dump(
+        mode="json", include={"gate", "exempt_change_types"}
+    )
+    row = policy_repo.policies(session, [service]).get(service) or ServicePolicy(
+        service=service, updated_by=actor
+    )
+    row.gate = data.gate.model_dump(exclude_none=True, mode="json")
+    row.exempt_change_types = sorted({str(t) for t in data.exempt_change_types})
+    row.updated_at, row.updated_by = now, actor
+    policy_repo.save(session, row)
+    after = {
+        "gate": GatePolicy.model_validate(row.gate).model_dump(mode="json"),
+        "exempt_change_types": row.exempt_change_types,
+    }
+    _audit(session, service, "policy.update", actor, audit.diff(before, after))
+    gate.refresh(session, [service], now=now, actor=actor)
+    return ServicePolicyPublic.model_validate(row, from_attributes=True)
+
+
+def freeze_public(row: GateFreeze) -> FreezePublic:
+    slo = f"{row.service}:{row.slo_name}" if row.slo_name else None
+    return FreezePublic.model_validate({**row.model_dump(), "slo": slo})
+
+
+def freeze(session: Session, service: str, *, reason: str, actor: str, now: datetime) -> GateFreeze:
+    """Freeze the service's deploys by hand until an admin lifts it."""
+    _known(session, service)
+    active = [f for f in policy_repo.active_freezes(session, service) if f.cause == "manual"]
+    if active:
+        raise Conflict(
+            f"service {service!r} is frozen by hand already (freeze {active[0].id}, by "
+            f"{active[0].started_by}: {active[0].reason!r}); lift it first to change the reason"
+        )
+    row = GateFreeze(
+        service=service, cause="manual", reason=reason, started_at=now, started_by=actor
+    )
+    try:
+        with session.begin_nested():
+            policy_repo.save(session, row)
+    except IntegrityError:
+        raise Conflict(f"service {service!r} was frozen by hand meanwhile") from None
+    _audit(
+        session,
+        service,
+        "freeze.start",
+        actor,
+        {"freeze_id": row.id, "cause": "manual", "reason": reason},
+    )
+    gate.refresh(session, [service], now=now, actor=actor)
+    return row
+
+
+def unfreeze(
+    session: Session, service: str, *, reason: str, actor: str, now: datetime
+) -> GateFreeze:
+    """Lift the service's manual freeze. A budget freeze lifts itself when the budget
+    recovers; until then an override lets deploys through."""
+    _known(session, service)
+    active = policy_repo.active_freezes(session, service)
+    manual = next((f for f in active if f.cause == "manual"), None)
+    if manual is None:
+        budget = next((f for f in active if f.cause == "budget"), None)
+        if budget is not None:
+            raise Conflict(
+                f"service {service!r} is frozen by the budget of SLO {budget.slo_name!r}, not "
+                "by hand: it lifts when the budget recovers; to deploy meanwhile, create an "
+                f"override (POST /api/v1/services/{service}/overrides)"
+            )
+        raise NotFound(f"service {service!r} is not frozen by hand")
+    manual.lifted_at, manual.lifted_by, manual.lift_reason = now, actor, reason
+    policy_repo.save(session, manual)
+    _audit(
+        session,
+        service,
+        "freeze.lift",
+        actor,
+        {"freeze_id": manual.id, "cause": "manual", "reason": reason},
+    )
+    gate.refresh(session, [service], now=now, actor=actor)
+    return manual
+
+
+def override_public(row: GateOverride, now: datetime) -> OverridePublic:
+    state = "revoked" if row.revoked_at else "active" if row.expires_at > now else "expired"
+    return OverridePublic.model_validate({**row.model_dump(), "state": state})
+
+
+def create_override(
+    session: Session, service: str, data: OverrideCreate, *, actor: str, now: datetime
+) -> GateOverride:
+    _known(session, service)
+    problem = rules.override_expiry_problem(data.expires_at, now)
+    if problem:
+        raise InvalidInput.at(("body", "expires_at"), problem)
+    row = GateOverride(
+        service=service,
+        reason=data.reason,
+        change_type=data.change_type,
+        ticket=data.ticket,
+        expires_at=data.expires_at,
+        created_at=now,
+        created_by=actor,
+    )
+    policy_repo.save(session, row)
+    _audit(
+        session,
+        service,
+        "override.create",
+        actor,
+        {"override_id": row.id, **data.model_dump(mode="json")},
+    )
+    gate.refresh(session, [service], now=now, actor=actor)
+    return row
+
+
+def list_overrides(
+    session: Session, service: str, *, active_only: bool, now: datetime
+) -> Sequence[GateOverride]:
+    _known(session, service)
+    return policy_repo.overrides(session, service, active_at=now if active_only else None)
+
+
+def revoke_override(
+    session: Session, service: str, override_id: int, *, actor: str, now: datetime
+) -> GateOverride:
+    """End an override now; revoking one that ended already changes nothing."""
+    row = policy_repo.override(session, service, override_id)
+    if row is None:
+        raise NotFound(f"service {service!r} has no override {override_id}")
+    if row.revoked_at is None and row.expires_at > now:
+        row.revoked_at, row.revoked_by = now, actor
+        policy_repo.save(session, row)
+        _audit(session, service, "override.revoke", actor, {"override_id": row.id})
+        gate.refresh(session, [service], now=now, actor=actor)
+    return row

@@ -1,0 +1,39 @@
+"""After an evaluation: each SLO's budget and burn rates, kept on the SLO, and the gate
+state of its service brought up to date in the same transaction."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from slo_service.domain.blocks import Layout
+from slo_service.models import SLO
+from slo_service.repositories import policy as policy_repo
+from slo_service.services import gate, status
+
+ACTOR = "evaluation"
+
+
+def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layout) -> None:
+    """Summarize ``slos`` as evaluated successfully at ``now``; refresh their services' gates."""
+    policies = policy_repo.policies(session, {slo.service for slo in slos})
+    for slo in slos:
+        policy = gate.effective(slo, policies.get(slo.service))
+        current = status.status(session, slo, now=now, layout=layout, policy=policy)
+        slo.summary = {
+            "evaluated_at": now.isoformat(),
+            "evaluated_until": current.evaluated_until and current.evaluated_until.isoformat(),
+            "sli": current.sli,
+            "remaining": current.error_budget.remaining,
+            "consumed": current.error_budget.consumed,
+            "burn_rates": current.burn_rates,
+            "paging": any(alert.severity == "page" for alert in current.alerts),
+            "state": current.state,
+            "time_to_exhaustion_seconds": current.time_to_exhaustion_seconds,
+        }
+        if slo.sli.get("source") == "push":
+            # Pushed buckets are written as events arrive: summarizing is their evaluation.
+            slo.last_success_at = now
+        session.add(slo)
+    session.flush()
+    gate.refresh(session, {slo.service for slo in slos}, now=now, actor=ACTOR)
