@@ -155,7 +155,7 @@ def create_override(
     _known(session, service)
     problem = rules.override_expiry_problem(data.expires_at, now)
     if problem:
-        raise InvalidInput.at(("body", "expires_at"), problem)
+        raise InvalidInput.at(("expires_at",), problem)
     row = GateOverride(
         service=service,
         reason=data.reason,
