@@ -1,8 +1,9 @@
-"""The ``slo-service`` command: serve, migrate, apply, token, version."""
+"""The ``slo-service`` command: serve, worker, evaluate, gate, migrate, apply, token, version."""
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,13 +14,15 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from slo_service import __version__, schema
+from slo_service import __version__, gate_text, schema
 from slo_service.app import create_app, sources_for
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
+from slo_service.domain.gate import ChangeType, Decision
 from slo_service.domain.scopes import parse_scopes
 from slo_service.domain.windows import parse_duration
 from slo_service.errors import InvalidInput, SloServiceError, clean_message, format_loc
+from slo_service.gate_schemas import GatePublic
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
 from slo_service.scheduler import schedule
@@ -155,6 +158,81 @@ def evaluate(
 def _id_of(slo: SLO) -> int:
     assert slo.id is not None
     return slo.id
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@app.command()
+def gate(
+    service: Annotated[str, typer.Option(help="The service (model) to deploy.")],
+    url: Annotated[
+        str, typer.Option(envvar="SLO_API_URL", help="The slo-service to ask.")
+    ] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="SLO_API_TOKEN", help="A token with the gate scope (CI's)."),
+    ] = None,
+    change_type: Annotated[
+        ChangeType,
+        typer.Option(
+            help="What is deployed; exempt types (by default rollback, security) pass freezes."
+        ),
+    ] = ChangeType.FEATURE,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for scripts.")
+    ] = OutputFormat.TEXT,
+    strict: Annotated[bool, typer.Option(help="Fail on warn too, not only on deny.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 10.0,
+) -> None:
+    """Ask the deploy gate whether SERVICE may deploy; for CI, before deploying.
+
+    Exit 0: allow, or warn (a warning is printed). Exit 1: deny, or warn with --strict.
+    Exit 3: the service could not be asked (unreachable, or it answered an error: bad token,
+    unknown service...). The reasons go to stdout.
+    """
+    answer = _ask_gate(url, token, service, change_type, timeout)
+    if output is OutputFormat.JSON:
+        typer.echo(answer.model_dump_json(indent=2))
+    else:
+        typer.echo("\n".join(gate_text.render(answer, base_url=url)))
+    if answer.decision == Decision.WARN:
+        typer.secho(
+            f"warning: {service}: deploying with its error budget at risk"
+            + (" (--strict: failing)" if strict else ""),
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+    if answer.decision == Decision.DENY or (strict and answer.decision == Decision.WARN):
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _ask_gate(
+    url: str, token: str | None, service: str, change_type: ChangeType, timeout: float
+) -> GatePublic:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    params = {"service": service, "change_type": str(change_type)}
+    endpoint = f"{url.rstrip('/')}/api/v1/gate"
+    try:
+        response = httpx.get(endpoint, params=params, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise _fail(f"gate: {url} unreachable: {exc}", EXIT_UNREACHABLE) from None
+    if response.status_code != 200:
+        try:
+            detail = response.json()["detail"]
+        except (ValueError, KeyError, TypeError):
+            detail = response.text[:500]
+        raise _fail(
+            f"gate: {url} answered {response.status_code}: {detail}", EXIT_UNREACHABLE
+        ) from None
+    try:
+        return GatePublic.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise _fail(
+            f"gate: {url} did not answer like slo-service: {exc}", EXIT_UNREACHABLE
+        ) from None
 
 
 @app.command()

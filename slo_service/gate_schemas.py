@@ -95,6 +95,9 @@ class GatePublic(BaseModel):
         description="What lets this deploy through a freeze or warning, if anything."
     )
     override_id: int | None = Field(description="The override that lets it through.")
+    exempt_change_types: list[ChangeType] = Field(
+        description="Change types the service's policy lets through freezes."
+    )
     reasons: list[GateReasonPublic] = Field(description="One per SLO of the service.")
     overrides: list[OverridePublic] = Field(description="Overrides in force.")
     freezes: list[FreezePublic] = Field(description="Freezes in force.")

@@ -232,6 +232,7 @@ class Verdict:
     reasons: tuple[Reason, ...]
     overrides: tuple[Override, ...]  # every active override
     freezes: tuple[Freeze, ...]
+    exempt: frozenset[ChangeType]
     evaluated_at: datetime | None  # the oldest successful evaluation the decision rests on
 
 
@@ -258,6 +259,7 @@ def decide(state: ServiceState, *, change_type: ChangeType, now: datetime) -> Ve
         reasons=reasons,
         overrides=active,
         freezes=state.freezes,
+        exempt=state.exempt,
         evaluated_at=min(times) if len(times) == len(state.slos) and times else None,
     )
 

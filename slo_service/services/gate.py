@@ -187,6 +187,7 @@ def public(verdict: gate.Verdict, *, base_url: str, decided_at: datetime) -> Gat
         frozen=verdict.frozen,
         bypass=verdict.bypass,
         override_id=verdict.override.id if verdict.override else None,
+        exempt_change_types=sorted(verdict.exempt),
         reasons=[
             GateReasonPublic(
                 slo_id=r.slo.slo_id,
