@@ -22,6 +22,11 @@ from slo_service.db import UTCDateTime, utcnow
 _LIVE = text("deleted_at IS NULL")
 
 
+def _unique_where(name: str, *columns: str, where: Any) -> Index:
+    """A unique index over the rows that match ``where`` (partial, on both backends)."""
+    return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where)
+
+
 def _json(nullable: bool = False) -> Any:
     return Field(default=None, sa_column=Column(JSON, nullable=nullable))
 
@@ -38,16 +43,7 @@ class SLO(SQLModel, table=True):
     """One SLO definition; deleted ones stay (``deleted_at``) until purged."""
 
     __tablename__ = "slo"
-    __table_args__ = (
-        Index(
-            "uq_slo_service_name_live",
-            "service",
-            "name",
-            unique=True,
-            sqlite_where=_LIVE,
-            postgresql_where=_LIVE,
-        ),
-    )
+    __table_args__ = (_unique_where("uq_slo_service_name_live", "service", "name", where=_LIVE),)
 
     id: int | None = Field(default=None, primary_key=True)
     service: str = Field(max_length=63, index=True)
@@ -168,14 +164,7 @@ class GateFreeze(SQLModel, table=True):
 
     __tablename__ = "gate_freeze"
     __table_args__ = (
-        Index(
-            "uq_gate_freeze_service_cause_active",
-            "service",
-            "cause",
-            unique=True,
-            sqlite_where=_ACTIVE,
-            postgresql_where=_ACTIVE,
-        ),
+        _unique_where("uq_gate_freeze_service_cause_active", "service", "cause", where=_ACTIVE),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -31,7 +31,10 @@ def _known(session: Session, service: str) -> None:
         raise NotFound(gate.unknown(session, service))
 
 
-def _audit(session: Session, service: str, action: str, actor: str, changes: Any) -> None:
+def _record(
+    session: Session, service: str, action: str, changes: Any, *, actor: str, now: datetime
+) -> None:
+    """Audit a change of the service's policy and bring its gate state up to date."""
     audit.record(
         session,
         actor=actor,
@@ -41,6 +44,7 @@ def _audit(session: Session, service: str, action: str, actor: str, changes: Any
         target=service,
         changes=changes,
     )
+    gate.refresh(session, [service], now=now, actor=actor)
 
 
 def get_policy(session: Session, service: str) -> ServicePolicyPublic:
@@ -76,8 +80,7 @@ def put_policy(
         "gate": GatePolicy.model_validate(row.gate).model_dump(mode="json"),
         "exempt_change_types": row.exempt_change_types,
     }
-    _audit(session, service, "policy.update", actor, audit.diff(before, after))
-    gate.refresh(session, [service], now=now, actor=actor)
+    _record(session, service, "policy.update", audit.diff(before, after), actor=actor, now=now)
     return ServicePolicyPublic.model_validate(row, from_attributes=True)
 
 
@@ -103,14 +106,14 @@ def freeze(session: Session, service: str, *, reason: str, actor: str, now: date
             policy_repo.save(session, row)
     except IntegrityError:
         raise Conflict(f"service {service!r} was frozen by hand meanwhile") from None
-    _audit(
+    _record(
         session,
         service,
         "freeze.start",
-        actor,
         {"freeze_id": row.id, "cause": "manual", "reason": reason},
+        actor=actor,
+        now=now,
     )
-    gate.refresh(session, [service], now=now, actor=actor)
     return row
 
 
@@ -133,14 +136,14 @@ def unfreeze(
         raise NotFound(f"service {service!r} is not frozen by hand")
     manual.lifted_at, manual.lifted_by, manual.lift_reason = now, actor, reason
     policy_repo.save(session, manual)
-    _audit(
+    _record(
         session,
         service,
         "freeze.lift",
-        actor,
         {"freeze_id": manual.id, "cause": "manual", "reason": reason},
+        actor=actor,
+        now=now,
     )
-    gate.refresh(session, [service], now=now, actor=actor)
     return manual
 
 
@@ -166,14 +169,14 @@ def create_override(
         created_by=actor,
     )
     policy_repo.save(session, row)
-    _audit(
+    _record(
         session,
         service,
         "override.create",
-        actor,
         {"override_id": row.id, **data.model_dump(mode="json")},
+        actor=actor,
+        now=now,
     )
-    gate.refresh(session, [service], now=now, actor=actor)
     return row
 
 
@@ -194,6 +197,5 @@ def revoke_override(
     if row.revoked_at is None and row.expires_at > now:
         row.revoked_at, row.revoked_by = now, actor
         policy_repo.save(session, row)
-        _audit(session, service, "override.revoke", actor, {"override_id": row.id})
-        gate.refresh(session, [service], now=now, actor=actor)
+        _record(session, service, "override.revoke", {"override_id": row.id}, actor=actor, now=now)
     return row
