@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from slo_service.db import new_session
+from slo_service.db import new_session, session_scope, utcnow
 from slo_service.domain import gate
 from slo_service.domain.gate import ChangeType, ServiceState, SloState
 from slo_service.domain.scopes import Scope
@@ -161,9 +161,19 @@ def lookup(
     with new_session(engine) as session:
         principal = tokens.caller(session, credentials, Scope.GATE, public_read=public_read)
         stored = policy_repo.read_state(session, service)
+        if stored is None and policy_repo.known(session, service):
+            stored = _rebuilt(engine, service)
         if stored is None:
             raise NotFound(unknown(session, service))
     return principal, STATE.validate_python(stored)
+
+
+def _rebuilt(engine: Engine, service: str) -> dict[str, Any] | None:
+    """The gate state of a service that has SLOs but no state yet (a database upgraded from
+    before the gate, or SLOs written behind the service's back), built and kept now."""
+    with session_scope(engine) as session:
+        refresh(session, [service], now=utcnow(), actor="gate")
+        return policy_repo.read_state(session, service)
 
 
 def unknown(session: Session, service: str) -> str:

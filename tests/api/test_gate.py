@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
 from slo_service.config import Settings
 from slo_service.db import session_scope, utcnow
+from slo_service.models import ServiceGate
 from slo_service.repositories import slos as slo_repo
 from slo_service.services import evaluation
 from tests.api.test_events_status import minute_ago
@@ -468,6 +469,18 @@ def test_an_unknown_service_or_change_type_is_an_error(
     freeze = {"reason": "typo"}
     response = client.post(f"{API}/services/chrun/freeze", json=freeze, headers=admin)
     assert response.status_code == 404
+
+
+def test_a_service_without_gate_state_gets_one(
+    client: TestClient, admin: Headers, gate_token: Headers, db: Engine
+) -> None:
+    """As after an upgrade from before the gate: SLOs with summaries, no gate state yet."""
+    model(client, admin, "churn", SPENT)
+    with session_scope(db) as session:
+        session.execute(delete(ServiceGate))
+    assert gate(client, gate_token, "churn")["decision"] == "deny"
+    with session_scope(db) as session:
+        assert session.get(ServiceGate, "churn") is not None
 
 
 def test_deleting_the_last_slo_forgets_the_service(
