@@ -12,8 +12,9 @@ from sqlmodel import Session
 from slo_service.db import session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO
+from slo_service.repositories import policy as policy_repo
 from slo_service.schemas import SLOCreate, SLOStatusPublic
-from slo_service.services import evaluation, history, slos, status
+from slo_service.services import evaluation, gate, history, slos, status
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource
 from tests.support.metrics import MODELS, Scenario
@@ -271,6 +272,22 @@ def test_models_share_queries_and_each_gets_its_own_numbers(
         assert latency.total == pytest.approx(factor * scenario.count("le=+Inf", start, end))
         accuracy = read(db, ids[model, "accuracy"], end + 60)
         assert accuracy.total - accuracy.good == 30
+    # Each SLO keeps its numbers, and its service's gate decides from them.
+    steady_at = at(scenario.end + 120)
+    with Session(db) as session:
+        for slo_id in ids.values():
+            kept = session.get(SLO, slo_id)
+            assert kept is not None
+            assert kept.summary is not None
+            current = status.status(session, kept, now=steady_at, layout=LAYOUT)
+            assert kept.summary["remaining"] == current.error_budget.remaining
+            assert kept.summary["burn_rates"] == current.burn_rates
+            assert kept.summary["evaluated_at"] == steady_at.isoformat()
+        for model in MODELS:
+            stored = policy_repo.read_state(session, model.replace(".", "-"))
+            state = gate.STATE.validate_python(stored)
+            assert sorted(s.name for s in state.slos) == ["accuracy", "availability", "latency"]
+            assert {s.evaluated_at for s in state.slos} == {steady_at}
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
