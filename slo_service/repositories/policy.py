@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -95,8 +95,11 @@ def drop_state(session: Session, service: str) -> None:
     session.execute(delete(ServiceGate).where(col(ServiceGate.service) == service))
 
 
+# The gate's hot path: built once, run as a plain (Core) statement.
+_STATE = select(ServiceGate.state).where(col(ServiceGate.service) == bindparam("service"))
+
+
 def read_state(session: Session, service: str) -> dict[str, Any] | None:
     """The gate state of a service, as stored: one primary-key read."""
-    statement = select(ServiceGate.state).where(ServiceGate.service == service)
-    state: dict[str, Any] | None = session.execute(statement).scalar_one_or_none()
-    return state
+    found = session.connection().execute(_STATE, {"service": service}).first()
+    return None if found is None else dict(found[0])

@@ -88,7 +88,7 @@ def _audit(
 
 
 def authenticate(session: Session, plaintext: str) -> Principal:
-    token = token_repo.get_by_hash(session, hash_token(plaintext))
+    token = token_repo.credentials(session, hash_token(plaintext))
     if token is None:
         raise Unauthorized("unknown API token; create one with `slo-service token create`")
     if token.revoked_at is not None:
