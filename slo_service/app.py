@@ -12,6 +12,7 @@ from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.scheduler import schedule
+from slo_service.services.gate_cache import GateCache
 from slo_service.sources.base import SliSource
 from slo_service.sources.prometheus import PrometheusSource
 from slo_service.sources.prometheus_checker import PrometheusChecker
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     prometheus = str(settings.prometheus_url)
     app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
     app.state.sources = sources_for(settings)
+    app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     install_error_handlers(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(slos.router)

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     public_read: bool = Field(
         default=False, description="Allow reads without a token (writes always need one)."
     )
+    gate_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long the gate answers from its copy of a token and a service's gate "
+        "state; changes made through another replica reach it within this time (0: none).",
+    )
     public_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"),
         description="Base URL of this service, used in links in alerts and gate reasons.",

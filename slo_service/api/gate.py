@@ -1,10 +1,13 @@
 """``/api/v1/gate`` and ``/api/v1/services/{service}/...``: the deploy gate and the
 error-budget policy by hand (policy, freezes, overrides)."""
 
+import asyncio
+from functools import partial
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from slo_service.api.deps import Admin, Credentials, Reader, SessionDep, Writer
@@ -25,9 +28,13 @@ from slo_service.gate_schemas import (
 )
 from slo_service.repositories import policy as policy_repo
 from slo_service.schemas import error_responses
-from slo_service.services import gate, policy
+from slo_service.services import gate, gate_cache, policy
+from slo_service.services.gate_cache import GateCache
 
 router = APIRouter(tags=["gate"])
+# Gate reads wait on the database, not on the CPU: a few threads do, and fewer threads
+# fighting for the GIL keep every request's latency short under load.
+_READERS = anyio.CapacityLimiter(4)
 Service = Annotated[str, Path(description="The service (model) name.", max_length=63)]
 OverrideId = Annotated[int, Path(description="The override's id.")]
 
@@ -48,20 +55,39 @@ async def gate_decision(
     """May the service deploy now? allow, warn or deny, with every SLO's reason.
 
     Needs a token with the gate scope (read, write and admin tokens also have it). The
-    decision comes from state that evaluation keeps up to date; 404 for a service without
-    SLOs, so that a misspelt name fails the pipeline instead of passing it.
+    decision comes from state that evaluation keeps up to date (a copy at most
+    SLO_GATE_CACHE_SECONDS old); 404 for a service without SLOs, so that a misspelt name
+    fails the pipeline instead of passing it.
     """
     settings: Settings = request.app.state.settings
-    engine: Engine = request.app.state.engine
+    cache: GateCache = request.app.state.gate_cache
     plaintext = credentials.credentials if credentials else None
-    _caller, state = await run_in_threadpool(
-        gate.lookup, engine, plaintext, service, public_read=settings.public_read
-    )
+    public_read = settings.public_read
+    asked = gate.ask_cached(cache, plaintext, service, public_read=public_read)
+    if asked is None:
+        engine: Engine = request.app.state.engine
+        read = partial(gate.ask, engine, cache, plaintext, service, public_read=public_read)
+        asked = await anyio.to_thread.run_sync(read, limiter=_READERS)
+    _caller, state = asked
+    if cache.renewal_due():
+        _renew_in_background(cache, request.app.state.engine)
     now = utcnow()
     verdict = rules.decide(state, change_type=change_type, now=now)
     answer = gate.public(verdict, base_url=str(settings.public_base_url), decided_at=now)
     # Serialized here, once: FastAPI would validate the model again before serializing it.
     return Response(answer.model_dump_json(), media_type="application/json")
+
+
+_renewals: set["asyncio.Task[None]"] = set()
+
+
+def _renew_in_background(cache: GateCache, engine: Engine) -> None:
+    """Read the cache's copies again in a worker thread, without delaying this answer."""
+    reader = partial(gate.reload, engine)
+    work = anyio.to_thread.run_sync(gate_cache.renew, cache, reader, limiter=_READERS)
+    task = asyncio.get_running_loop().create_task(work)
+    _renewals.add(task)
+    task.add_done_callback(_renewals.discard)
 
 
 services = APIRouter(

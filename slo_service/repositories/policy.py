@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -27,7 +27,7 @@ def known(session: Session, service: str) -> bool:
     has_slo = select(SLO.id).where(SLO.service == service, col(SLO.deleted_at).is_(None))
     if session.exec(has_slo.limit(1)).first() is not None:
         return True
-    return session.get(ServiceGate, service) is not None
+    return read_state(session, service) is not None
 
 
 def active_freezes(session: Session, service: str) -> list[GateFreeze]:
@@ -91,15 +91,39 @@ def write_state(session: Session, service: str, state: dict[str, Any], *, at: da
     session.flush()
 
 
-def drop_state(session: Session, service: str) -> None:
-    session.execute(delete(ServiceGate).where(col(ServiceGate.service) == service))
+def drop_state(session: Session, service: str, *, at: datetime) -> None:
+    """Mark the service unknown to the gate. The row stays, empty, so that its version
+    keeps counting up (copies of the state are told apart by version)."""
+    write_state(session, service, {}, at=at)
 
 
 # The gate's hot path: built once, run as a plain (Core) statement.
-_STATE = select(ServiceGate.state).where(col(ServiceGate.service) == bindparam("service"))
+_STATE = select(ServiceGate.state, ServiceGate.version).where(
+    col(ServiceGate.service) == bindparam("service")
+)
 
 
 def read_state(session: Session, service: str) -> dict[str, Any] | None:
-    """The gate state of a service, as stored: one primary-key read."""
+    """The gate state of a service, as stored (None if the gate does not know it)."""
+    found = read_versioned(session, service)
+    return None if found is None else found[1]
+
+
+def read_versioned(session: Session, service: str) -> tuple[int, dict[str, Any]] | None:
+    """The gate state of a service and its version: one primary-key read."""
     found = session.connection().execute(_STATE, {"service": service}).first()
-    return None if found is None else dict(found[0])
+    return None if found is None or not found[0] else (found[1], dict(found[0]))
+
+
+def versions(session: Session, services: Sequence[str]) -> dict[str, int]:
+    """The version of the gate state of each of ``services`` that has one."""
+    found: dict[str, int] = {}
+    for start in range(0, len(services), _BATCH):
+        statement = select(ServiceGate.service, ServiceGate.version).where(
+            col(ServiceGate.service).in_(services[start : start + _BATCH])
+        )
+        found |= dict(session.connection().execute(statement).tuples().all())
+    return found
+
+
+_BATCH = 500

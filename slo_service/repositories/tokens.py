@@ -29,6 +29,14 @@ def credentials(session: Session, token_hash: str) -> Credentials | None:
     return None if row is None else Credentials(*row)
 
 
+def credentials_many(session: Session, token_hashes: Sequence[str]) -> dict[str, Credentials]:
+    statement = select(ApiToken.token_hash, *_BY_HASH.selected_columns).where(
+        col(ApiToken.token_hash).in_(token_hashes)
+    )
+    rows = session.connection().execute(statement)
+    return {token_hash: Credentials(*rest) for token_hash, *rest in rows}
+
+
 def get_by_name(session: Session, name: str) -> ApiToken | None:
     return session.exec(select(ApiToken).where(ApiToken.name == name)).first()
 

@@ -26,7 +26,10 @@ from slo_service.gate_schemas import FreezePublic, GatePublic, GateReasonPublic,
 from slo_service.models import SLO, GateFreeze, GateOverride, ServicePolicy
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
-from slo_service.services import audit, tokens
+from slo_service.repositories import tokens as token_repo
+from slo_service.repositories.tokens import Credentials
+from slo_service.services import audit, gate_cache, tokens
+from slo_service.services.gate_cache import GateCache
 from slo_service.services.tokens import Principal
 
 STATE = TypeAdapter(ServiceState)
@@ -71,7 +74,8 @@ def refresh(session: Session, services: Iterable[str], *, now: datetime, actor: 
     """Rewrite the gate state of ``services`` from what is stored now, in the caller's
     transaction; start or lift their budget freezes. Services are locked in name order, so
     two transactions refreshing the same services cannot deadlock."""
-    for service in sorted(set(services)):
+    names = sorted(set(services))
+    for service in names:
         policy_repo.lock_state(session, service, at=now)
         service_policy = policy_repo.policies(session, [service]).get(service)
         slos = slo_repo.live_in_services(session, [service])
@@ -80,7 +84,7 @@ def refresh(session: Session, services: Iterable[str], *, now: datetime, actor: 
         freezes = policy_repo.active_freezes(session, service)
         overrides = policy_repo.overrides(session, service, active_at=now)
         if not (slos or service_policy or freezes or overrides):
-            policy_repo.drop_state(session, service)
+            policy_repo.drop_state(session, service, at=now)
             continue
         state = ServiceState(
             service=service,
@@ -90,6 +94,7 @@ def refresh(session: Session, services: Iterable[str], *, now: datetime, actor: 
             overrides=tuple(override_of(row) for row in overrides),
         )
         policy_repo.write_state(session, service, STATE.dump_python(state, mode="json"), at=now)
+    gate_cache.changed(session, names)
 
 
 def _follow_budget(
@@ -153,27 +158,69 @@ def override_of(row: GateOverride) -> gate.Override:
     )
 
 
-def lookup(
-    engine: Engine, credentials: str | None, service: str, *, public_read: bool
+def ask_cached(
+    cache: GateCache, plaintext: str | None, service: str, *, public_read: bool
+) -> tuple[Principal, ServiceState] | None:
+    """The caller and the service's gate state from the cache alone (no I/O), or None when
+    a copy is missing or too old."""
+    state = cache.state(service)
+    if state is None:
+        return None
+    found = cache.credentials(tokens.hash_token(plaintext)) if plaintext else None
+    if plaintext is not None and found is None:
+        return None
+    given = plaintext is not None
+    return tokens.admit(found, Scope.GATE, token_given=given, public_read=public_read), state
+
+
+def ask(
+    engine: Engine, cache: GateCache, plaintext: str | None, service: str, *, public_read: bool
 ) -> tuple[Principal, ServiceState]:
     """The caller (it needs the gate scope) and the service's gate state: two indexed reads
-    in one short session, for the gate's hot path."""
+    in one short session; the cache keeps both."""
+    token_hash = tokens.hash_token(plaintext) if plaintext else None
+    started = cache.clock()
     with new_session(engine) as session:
-        principal = tokens.caller(session, credentials, Scope.GATE, public_read=public_read)
-        stored = policy_repo.read_state(session, service)
+        found = token_repo.credentials(session, token_hash) if token_hash else None
+        given = plaintext is not None
+        principal = tokens.admit(found, Scope.GATE, token_given=given, public_read=public_read)
+        stored = policy_repo.read_versioned(session, service)
         if stored is None and policy_repo.known(session, service):
             stored = _rebuilt(engine, service)
         if stored is None:
             raise NotFound(unknown(session, service))
-    return principal, STATE.validate_python(stored)
+    version, state = stored[0], STATE.validate_python(stored[1])
+    known_token = {token_hash: found} if token_hash and found else {}
+    cache.keep({service: (version, state)}, known_token, read_at=started)
+    return principal, state
 
 
-def _rebuilt(engine: Engine, service: str) -> dict[str, Any] | None:
+def reload(
+    engine: Engine, versions: Mapping[str, int], token_hashes: list[str]
+) -> tuple[dict[str, tuple[int, ServiceState] | None], dict[str, Credentials]]:
+    """For a cache renewal: the gate state of each service whose version moved past the
+    copy's (None: the gate no longer knows it), and the credentials of ``token_hashes``.
+    One batched read of versions, and a read of each state that changed."""
+    changed: dict[str, tuple[int, ServiceState] | None] = {}
+    with new_session(engine) as session:
+        now = policy_repo.versions(session, list(versions))
+        for service, version in versions.items():
+            if now.get(service) == version:
+                continue
+            stored = policy_repo.read_versioned(session, service)
+            changed[service] = (
+                None if stored is None else (stored[0], STATE.validate_python(stored[1]))
+            )
+        found = token_repo.credentials_many(session, token_hashes)
+    return changed, found
+
+
+def _rebuilt(engine: Engine, service: str) -> tuple[int, dict[str, Any]] | None:
     """The gate state of a service that has SLOs but no state yet (a database upgraded from
     before the gate, or SLOs written behind the service's back), built and kept now."""
     with session_scope(engine) as session:
         refresh(session, [service], now=utcnow(), actor="gate")
-        return policy_repo.read_state(session, service)
+        return policy_repo.read_versioned(session, service)
 
 
 def unknown(session: Session, service: str) -> str:

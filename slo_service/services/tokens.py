@@ -18,6 +18,7 @@ from slo_service.domain.scopes import Scope, grants
 from slo_service.errors import Conflict, Forbidden, NotFound, Unauthorized
 from slo_service.models import ApiToken
 from slo_service.repositories import tokens as token_repo
+from slo_service.repositories.tokens import Credentials
 from slo_service.services import audit
 
 TOKEN_PREFIX = "slo_"
@@ -87,34 +88,38 @@ def _audit(
     )
 
 
-def authenticate(session: Session, plaintext: str) -> Principal:
-    token = token_repo.credentials(session, hash_token(plaintext))
-    if token is None:
-        raise Unauthorized("unknown API token; create one with `slo-service token create`")
-    if token.revoked_at is not None:
-        raise Unauthorized(f"API token {token.name!r} was revoked")
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        raise Unauthorized(f"API token {token.name!r} expired at {token.expires_at.isoformat()}")
-    return Principal(name=token.name, scopes=frozenset(Scope(s) for s in token.scopes))
-
-
 def caller(
     session: Session, plaintext: str | None, needed: Scope, *, public_read: bool
 ) -> Principal:
     """Who is calling with bearer token ``plaintext`` (None: no token), if they may do what
     needs ``needed``; Unauthorized (no or bad token) or Forbidden (scope) otherwise."""
-    if plaintext is None:
+    found = token_repo.credentials(session, hash_token(plaintext)) if plaintext else None
+    return admit(found, needed, token_given=plaintext is not None, public_read=public_read)
+
+
+def admit(
+    found: Credentials | None, needed: Scope, *, token_given: bool, public_read: bool
+) -> Principal:
+    """The caller whose token's stored credentials are ``found`` (None: no such token), if
+    the token is live and may do what needs ``needed``."""
+    if not token_given:
         if public_read and grants([Scope.READ], needed):
             return Principal(name="anonymous", scopes=frozenset({Scope.READ}))
         raise Unauthorized(
             f"this needs an API token with the {needed} scope, "
             "sent as 'Authorization: Bearer <token>'"
         )
-    principal = authenticate(session, plaintext)
-    if not grants(principal.scopes, needed):
-        held = ", ".join(sorted(principal.scopes))
-        raise Forbidden(f"token {principal.name!r} has scopes [{held}]; this needs {needed}")
-    return principal
+    if found is None:
+        raise Unauthorized("unknown API token; create one with `slo-service token create`")
+    if found.revoked_at is not None:
+        raise Unauthorized(f"API token {found.name!r} was revoked")
+    if found.expires_at is not None and found.expires_at <= utcnow():
+        raise Unauthorized(f"API token {found.name!r} expired at {found.expires_at.isoformat()}")
+    scopes = frozenset(Scope(s) for s in found.scopes)
+    if not grants(scopes, needed):
+        held = ", ".join(sorted(scopes))
+        raise Forbidden(f"token {found.name!r} has scopes [{held}]; this needs {needed}")
+    return Principal(name=found.name, scopes=scopes)
 
 
 def revoke(session: Session, *, name: str, actor: str) -> ApiToken:

@@ -14,10 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete
 
 from slo_service.config import Settings
-from slo_service.db import session_scope, utcnow
+from slo_service.db import make_engine, session_scope, utcnow
+from slo_service.gate_schemas import OverrideCreate
 from slo_service.models import ServiceGate
 from slo_service.repositories import slos as slo_repo
-from slo_service.services import evaluation
+from slo_service.services import evaluation, policy
 from tests.api.test_events_status import minute_ago
 
 Headers = dict[str, str]
@@ -481,6 +482,32 @@ def test_a_service_without_gate_state_gets_one(
     assert gate(client, gate_token, "churn")["decision"] == "deny"
     with session_scope(db) as session:
         assert session.get(ServiceGate, "churn") is not None
+
+
+def test_a_change_through_another_replica_reaches_the_gate_within_its_ttl(
+    client: TestClient, admin: Headers, gate_token: Headers, db: Engine, settings: Settings
+) -> None:
+    model(client, admin, "churn", SPENT)
+    clock = [time.monotonic()]
+    client.app.state.gate_cache.clock = lambda: clock[0]  # type: ignore[attr-defined]
+    assert gate(client, gate_token, "churn")["decision"] == "deny"  # now a copy is kept
+
+    other = make_engine(db.url.render_as_string(hide_password=False))  # another replica
+    try:
+        with session_scope(other) as session:
+            body = OverrideCreate.model_validate(override_body())
+            policy.create_override(session, "churn", body, actor="elsewhere", now=utcnow())
+    finally:
+        other.dispose()
+    assert gate(client, gate_token, "churn")["decision"] == "deny"  # this copy was not told
+    clock[0] += settings.gate_cache_seconds
+    answer = gate(client, gate_token, "churn")
+    assert (answer["decision"], answer["bypass"]) == ("allow", "override")
+
+    # A change through this replica drops its copy at once.
+    override_id = answer["override_id"]
+    client.delete(f"{API}/services/churn/overrides/{override_id}", headers=admin)
+    assert gate(client, gate_token, "churn")["decision"] == "deny"
 
 
 def test_deleting_the_last_slo_forgets_the_service(
