@@ -64,10 +64,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     install_error_handlers(app)
     api = APIRouter(prefix="/api/v1")
+    # The gate first: CI asks it most, and a route found early costs less to match.
+    api.include_router(gate.router)
     api.include_router(slos.router)
     api.include_router(slos.apply_router)
     api.include_router(events.router)
-    api.include_router(gate.router)
     api.include_router(gate.services)
     api.include_router(deployments.router)
     api.include_router(audit.router)

@@ -62,6 +62,15 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, as ``bearer`` reads it,
+    without a dependency (for the gate's hot path)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
 def require(scope: Scope) -> Callable[..., Principal]:
     """A dependency that returns the caller, or raises 401 (no/bad token) or 403 (scope)."""
 

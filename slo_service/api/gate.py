@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy import Engine
 
-from slo_service.api.deps import Admin, Credentials, Reader, SessionDep, Writer
+from slo_service.api.deps import Admin, Reader, SessionDep, Writer, bearer_token
 from slo_service.config import Settings
 from slo_service.db import utcnow
 from slo_service.domain import gate as rules
@@ -43,10 +43,12 @@ OverrideId = Annotated[int, Path(description="The override's id.")]
     "/gate",
     response_model=GatePublic,
     responses=error_responses(401, 403, 404, 422, 503),
+    # The token is read from the header by hand (a dependency costs more than the rest of
+    # an answer from the cache); the scheme is documented all the same.
+    openapi_extra={"security": [{"HTTPBearer": []}]},
 )
 async def gate_decision(
     request: Request,
-    credentials: Credentials,
     service: Annotated[str, Query(description="The service (model) to deploy.", max_length=63)],
     change_type: Annotated[
         ChangeType, Query(description="Exempt types (by default rollback, security) pass a freeze.")
@@ -61,7 +63,7 @@ async def gate_decision(
     """
     settings: Settings = request.app.state.settings
     cache: GateCache = request.app.state.gate_cache
-    plaintext = credentials.credentials if credentials else None
+    plaintext = bearer_token(request)
     public_read = settings.public_read
     asked = gate.ask_cached(cache, plaintext, service, public_read=public_read)
     if asked is None:
