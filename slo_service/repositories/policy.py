@@ -1,10 +1,10 @@
 """Queries on the error-budget policy: service policies, freezes, overrides, gate state."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -31,10 +31,18 @@ def known(session: Session, service: str) -> bool:
 
 
 def active_freezes(session: Session, service: str) -> list[GateFreeze]:
+    return active_freezes_of(session, [service]).get(service, [])
+
+
+def active_freezes_of(session: Session, services: Sequence[str]) -> dict[str, list[GateFreeze]]:
+    """The freezes in force of each of ``services``, oldest first."""
     statement = select(GateFreeze).where(
-        GateFreeze.service == service, col(GateFreeze.lifted_at).is_(None)
+        col(GateFreeze.service).in_(services), col(GateFreeze.lifted_at).is_(None)
     )
-    return list(session.exec(statement.order_by(col(GateFreeze.id))).all())
+    found: dict[str, list[GateFreeze]] = {}
+    for row in session.exec(statement.order_by(col(GateFreeze.id))).all():
+        found.setdefault(row.service, []).append(row)
+    return found
 
 
 def freezes(
@@ -70,31 +78,50 @@ def overrides(
     return session.exec(statement.order_by(col(GateOverride.id).desc())).all()
 
 
-def lock_state(session: Session, service: str, *, at: datetime) -> None:
-    """Take the service's gate-state row for this transaction (creating it if need be), so
-    that whoever rewrites a service's state next reads everything committed before."""
+def active_overrides_of(
+    session: Session, services: Sequence[str], *, at: datetime
+) -> dict[str, list[GateOverride]]:
+    """The overrides in force at ``at`` of each of ``services``, newest first."""
+    statement = select(GateOverride).where(
+        col(GateOverride.service).in_(services),
+        col(GateOverride.revoked_at).is_(None),
+        col(GateOverride.expires_at) > at,
+    )
+    found: dict[str, list[GateOverride]] = {}
+    for row in session.exec(statement.order_by(col(GateOverride.id).desc())).all():
+        found.setdefault(row.service, []).append(row)
+    return found
+
+
+def lock_states(session: Session, services: Sequence[str], *, at: datetime) -> None:
+    """Take the services' gate-state rows for this transaction, in the order given (creating
+    them if need be) and count their versions up, so that whoever rewrites a service's state
+    next reads everything committed before."""
     dialect = session.get_bind().dialect.name
     insert = postgres_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ServiceGate).values(service=service, state={}, version=1, updated_at=at)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["service"], set_={"version": ServiceGate.version + 1}
+    rows = [{"service": s, "state": {}, "version": 1, "updated_at": at} for s in services]
+    if rows:
+        statement = insert(ServiceGate).values(rows)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["service"], set_={"version": ServiceGate.version + 1}
+            )
         )
+
+
+def write_states(session: Session, states: Mapping[str, dict[str, Any]], *, at: datetime) -> None:
+    """Store the gate state of each service (locked first); an empty state marks a service
+    the gate does not know. Rows stay, so that their versions keep counting up (copies of a
+    state are told apart by version)."""
+    if not states:
+        return
+    statement = (
+        update(ServiceGate)
+        .where(col(ServiceGate.service) == bindparam("key"))
+        .values(state=bindparam("state"), updated_at=at)
     )
-
-
-def write_state(session: Session, service: str, state: dict[str, Any], *, at: datetime) -> None:
-    row = session.get(ServiceGate, service, populate_existing=True)
-    assert row is not None, "lock_state first"
-    row.state, row.updated_at = state, at
-    session.add(row)
-    session.flush()
-
-
-def drop_state(session: Session, service: str, *, at: datetime) -> None:
-    """Mark the service unknown to the gate. The row stays, empty, so that its version
-    keeps counting up (copies of the state are told apart by version)."""
-    write_state(session, service, {}, at=at)
+    params = [{"key": service, "state": state} for service, state in states.items()]
+    session.connection().execute(statement, params)
 
 
 # The gate's hot path: built once, run as a plain (Core) statement.

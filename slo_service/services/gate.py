@@ -72,40 +72,59 @@ def _when(text: str | None) -> datetime | None:
 
 def refresh(session: Session, services: Iterable[str], *, now: datetime, actor: str) -> None:
     """Rewrite the gate state of ``services`` from what is stored now, in the caller's
-    transaction; start or lift their budget freezes. Services are locked in name order, so
-    two transactions refreshing the same services cannot deadlock."""
+    transaction (a few batched reads and writes however many services); start or lift their
+    budget freezes. Services are locked in name order, so two transactions refreshing the
+    same services cannot deadlock."""
     names = sorted(set(services))
+    if not names:
+        return
+    policy_repo.lock_states(session, names, at=now)
+    policies = policy_repo.policies(session, names)
+    slos: dict[str, list[SLO]] = {}
+    for slo in slo_repo.live_in_services(session, names):
+        slos.setdefault(slo.service, []).append(slo)
+    states = {
+        service: tuple(
+            slo_state(slo, effective(slo, policies.get(service))) for slo in slos.get(service, [])
+        )
+        for service in names
+    }
+    freezes = policy_repo.active_freezes_of(session, names)
     for service in names:
-        policy_repo.lock_state(session, service, at=now)
-        service_policy = policy_repo.policies(session, [service]).get(service)
-        slos = slo_repo.live_in_services(session, [service])
-        states = tuple(slo_state(slo, effective(slo, service_policy)) for slo in slos)
-        _follow_budget(session, service, states, now=now, actor=actor)
-        freezes = policy_repo.active_freezes(session, service)
-        overrides = policy_repo.overrides(session, service, active_at=now)
-        if not (slos or service_policy or freezes or overrides):
-            policy_repo.drop_state(session, service, at=now)
+        freezes[service] = _follow_budget(
+            session, service, states[service], freezes.get(service, []), now=now, actor=actor
+        )
+    overrides = policy_repo.active_overrides_of(session, names, at=now)
+    written: dict[str, dict[str, Any]] = {}
+    for service in names:
+        if not (states[service] or service in policies or freezes[service] or service in overrides):
+            written[service] = {}  # the gate no longer knows it
             continue
         state = ServiceState(
             service=service,
-            slos=states,
-            exempt=exempt_of(service_policy),
-            freezes=tuple(freeze_of(row) for row in freezes),
-            overrides=tuple(override_of(row) for row in overrides),
+            slos=states[service],
+            exempt=exempt_of(policies.get(service)),
+            freezes=tuple(freeze_of(row) for row in freezes[service]),
+            overrides=tuple(override_of(row) for row in overrides.get(service, [])),
         )
-        policy_repo.write_state(session, service, STATE.dump_python(state, mode="json"), at=now)
+        written[service] = STATE.dump_python(state, mode="json")
+    policy_repo.write_states(session, written, at=now)
     gate_cache.changed(session, names)
 
 
 def _follow_budget(
-    session: Session, service: str, states: Iterable[SloState], *, now: datetime, actor: str
-) -> None:
+    session: Session,
+    service: str,
+    states: Iterable[SloState],
+    active: list[GateFreeze],
+    *,
+    now: datetime,
+    actor: str,
+) -> list[GateFreeze]:
     """Start a budget freeze when a gating SLO's budget reached its freeze threshold; lift
-    it when none is there any more. Both are audited."""
+    it when none is there any more. Both are audited. Returns the freezes now in force."""
     freezer = gate.freezing_slo(states)
-    current = next(
-        (f for f in policy_repo.active_freezes(session, service) if f.cause == "budget"), None
-    )
+    current = next((f for f in active if f.cause == "budget"), None)
     if freezer is not None and current is None:
         reason = gate.judge(freezer, now).detail
         row = GateFreeze(
@@ -119,11 +138,14 @@ def _follow_budget(
         )
         policy_repo.save(session, row)
         _audit_freeze(session, row, "freeze.start", actor, {"slo": freezer.name, "reason": reason})
-    elif freezer is None and current is not None:
+        return [*active, row]
+    if freezer is None and current is not None:
         current.lifted_at, current.lifted_by = now, actor
         current.lift_reason = "no gating SLO is at or below its freeze threshold any more"
         policy_repo.save(session, current)
         _audit_freeze(session, current, "freeze.lift", actor, {"reason": current.lift_reason})
+        return [f for f in active if f is not current]
+    return active
 
 
 def _audit_freeze(

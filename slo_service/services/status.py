@@ -1,6 +1,6 @@
 """An SLO's status: SLI, budget, burn rates, firing tiers, from running totals (no scan)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +13,7 @@ from slo_service.domain.burn import BURN_WINDOWS, DEFAULT_TIERS, Tier
 from slo_service.domain.gate import Policy
 from slo_service.domain.kinds import Budgeting
 from slo_service.domain.windows import (
+    Span,
     align,
     format_duration,
     parse_duration,
@@ -45,14 +46,35 @@ class Reading:
         return self.now - self.before[length]
 
 
+def _stamps(at: datetime, lengths: Iterable[timedelta]) -> tuple[list[timedelta], list[int]]:
+    ordered = sorted(set(lengths))
+    stamp = epoch(at)
+    return ordered, [stamp, *(stamp - int(length.total_seconds()) for length in ordered)]
+
+
+def _reading(ordered: list[timedelta], totals: Sequence[Counts]) -> Reading:
+    return Reading(totals[0], dict(zip(ordered, totals[1:], strict=True)))
+
+
 def read(
     session: Session, slo_id: int, at: datetime, lengths: Iterable[timedelta], *, layout: Layout
 ) -> Reading:
-    ordered = sorted(set(lengths))
-    stamp = epoch(at)
-    stamps = [stamp, *(stamp - int(length.total_seconds()) for length in ordered)]
-    totals = buckets.totals_at(session, slo_id, stamps, layout=layout)
-    return Reading(totals[0], dict(zip(ordered, totals[1:], strict=True)))
+    ordered, stamps = _stamps(at, lengths)
+    return _reading(ordered, buckets.totals_at(session, slo_id, stamps, layout=layout))
+
+
+def read_many(
+    session: Session,
+    asked: Mapping[int, tuple[datetime, Iterable[timedelta]]],
+    *,
+    layout: Layout,
+) -> dict[int, Reading]:
+    """``read`` for many SLOs (id → instant and lengths), the blocks in one batch."""
+    planned = {slo_id: _stamps(at, lengths) for slo_id, (at, lengths) in asked.items()}
+    totals = buckets.totals_at_many(
+        session, {slo_id: stamps for slo_id, (_, stamps) in planned.items()}, layout=layout
+    )
+    return {slo_id: _reading(ordered, totals[slo_id]) for slo_id, (ordered, _) in planned.items()}
 
 
 def tiers_of(slo: SLO) -> list[Tier]:
@@ -100,6 +122,28 @@ def firing(
     return found
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What a status measures: its end, the instant it reads at, the period, the tiers."""
+
+    end: datetime | None
+    at: datetime
+    span: Span
+    tiers: list[Tier]
+
+    @property
+    def lengths(self) -> list[timedelta]:
+        tier_windows = [w for t in self.tiers for w in (t.long_window, t.short_window)]
+        return [self.at - self.span.start, *BURN_WINDOWS.values(), *tier_windows]
+
+
+def _frame(slo: SLO, *, now: datetime, layout: Layout) -> _Frame:
+    end = as_of(slo, now=now, layout=layout)
+    at = end or align(now, timedelta(seconds=layout.bucket_seconds))
+    span = period(parse_window(slo.window), at, parse_timezone(slo.timezone))
+    return _Frame(end, at, span, tiers_of(slo))
+
+
 def status(
     session: Session,
     slo: SLO,
@@ -111,15 +155,33 @@ def status(
     """The SLO as of its last evaluated bucket (``no_data`` before the first evaluation);
     ``policy`` is its effective gate policy (looked up when not given)."""
     assert slo.id is not None
-    policy = policy or gate.effective_for(session, slo)
-    end = as_of(slo, now=now, layout=layout)
-    at = end or align(now, timedelta(seconds=layout.bucket_seconds))
-    span = period(parse_window(slo.window), at, parse_timezone(slo.timezone))
-    tiers = tiers_of(slo)
+    frame = _frame(slo, now=now, layout=layout)
+    reading = read(session, slo.id, frame.at, frame.lengths, layout=layout)
+    return _status(slo, frame, reading, policy or gate.effective_for(session, slo))
+
+
+def statuses(
+    session: Session,
+    slos: Sequence[SLO],
+    *,
+    now: datetime,
+    layout: Layout,
+    policies: Mapping[int, Policy],
+) -> dict[int, SLOStatusPublic]:
+    """``status`` of many SLOs, their running totals read in one batch."""
+    frames = {slo.id: _frame(slo, now=now, layout=layout) for slo in slos if slo.id is not None}
+    readings = read_many(session, {i: (f.at, f.lengths) for i, f in frames.items()}, layout=layout)
+    return {
+        slo.id: _status(slo, frames[slo.id], readings[slo.id], policies[slo.id])
+        for slo in slos
+        if slo.id is not None
+    }
+
+
+def _status(slo: SLO, frame: _Frame, reading: Reading, policy: Policy) -> SLOStatusPublic:
+    assert slo.id is not None
+    end, at, span, tiers = frame.end, frame.at, frame.span, frame.tiers
     measured = at - span.start
-    lengths = [measured, *BURN_WINDOWS.values()]
-    lengths += [t.long_window for t in tiers] + [t.short_window for t in tiers]
-    reading = read(session, slo.id, at, lengths, layout=layout)
     counts = reading.over(measured) if end else Counts()
     timeslices = slo.budgeting == Budgeting.TIMESLICES
     budget = math.budget(counts, slo.objective, length=span.length, timeslices=timeslices)

@@ -16,10 +16,12 @@ ACTOR = "evaluation"
 
 def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layout) -> None:
     """Summarize ``slos`` as evaluated successfully at ``now``; refresh their services' gates."""
-    policies = policy_repo.policies(session, {slo.service for slo in slos})
+    services = policy_repo.policies(session, {slo.service for slo in slos})
+    policies = {slo.id: gate.effective(slo, services.get(slo.service)) for slo in slos if slo.id}
+    current_of = status.statuses(session, slos, now=now, layout=layout, policies=policies)
     for slo in slos:
-        policy = gate.effective(slo, policies.get(slo.service))
-        current = status.status(session, slo, now=now, layout=layout, policy=policy)
+        assert slo.id is not None
+        current = current_of[slo.id]
         slo.summary = {
             "evaluated_at": now.isoformat(),
             "evaluated_until": current.evaluated_until and current.evaluated_until.isoformat(),
