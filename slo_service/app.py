@@ -12,6 +12,7 @@ from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.scheduler import schedule
+from slo_service.services.gate import Answers
 from slo_service.services.gate_cache import GateCache
 from slo_service.sources.base import SliSource
 from slo_service.sources.prometheus import PrometheusSource
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
     app.state.sources = sources_for(settings)
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
+    app.state.gate_answers = Answers(str(settings.public_base_url))
     install_error_handlers(app)
     api = APIRouter(prefix="/api/v1")
     # The gate first: CI asks it most, and a route found early costs less to match.

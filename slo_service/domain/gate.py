@@ -264,6 +264,22 @@ def decide(state: ServiceState, *, change_type: ChangeType, now: datetime) -> Ve
     )
 
 
+def steady_until(state: ServiceState, now: datetime) -> datetime:
+    """Until when ``decide`` gives the same answer for ``state`` as at ``now`` (but for the
+    time it was decided): the first instant an SLO turns stale, a stale SLO's age in whole
+    minutes moves on, or an override expires."""
+    moments = [o.expires_at for o in state.overrides if o.active(now)]
+    for slo in state.slos:
+        if not slo.policy.gating or slo.evaluated_at is None:
+            continue
+        if not is_stale(slo, now):
+            moments.append(slo.evaluated_at + slo.policy.staleness_limit)
+        else:
+            minutes = (now - slo.evaluated_at) // timedelta(minutes=1)
+            moments.append(slo.evaluated_at + timedelta(minutes=minutes + 1))
+    return min(moments, default=datetime.max.replace(tzinfo=now.tzinfo))
+
+
 def freezing_slo(slos: Iterable[SloState]) -> SloState | None:
     """The gating SLO whose budget freezes the service (the one furthest below its freeze
     threshold), if any: what evaluation records as a budget freeze."""

@@ -308,4 +308,31 @@ def public(verdict: gate.Verdict, *, base_url: str, decided_at: datetime) -> Gat
     )
 
 
+class Answers:
+    """The gate's answers as JSON, each kept for as long as nothing but the clock can change
+    it (``domain.gate.steady_until``) and its service's state is the same copy: a busy gate
+    then decides and renders an answer once, not per request. ``decided_at``, the answer's
+    last field, is always the time of the request. Used from the event loop only."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._kept: dict[tuple[str, ChangeType], tuple[ServiceState, datetime, bytes]] = {}
+
+    def json(self, state: ServiceState, change_type: ChangeType, now: datetime) -> bytes:
+        key = (state.service, change_type)
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] is state and now < kept[1]:
+            head = kept[2]
+        else:
+            verdict = gate.decide(state, change_type=change_type, now=now)
+            body = public(verdict, base_url=self.base_url, decided_at=now).model_dump_json()
+            head = body[: body.rindex(_DECIDED_AT)].encode()
+            self._kept[key] = (state, gate.steady_until(state, now), head)
+        return head + _DECIDED_AT.encode() + _INSTANT.dump_json(now) + b"}"
+
+
+_DECIDED_AT = ',"decided_at":'
+_INSTANT = TypeAdapter(datetime)
+
+
 _OVERRIDE = ("id", "reason", "change_type", "ticket", "expires_at", "created_at", "created_by")

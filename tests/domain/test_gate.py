@@ -19,6 +19,7 @@ from slo_service.domain.gate import (
     freezing_slo,
     judge,
     override_expiry_problem,
+    steady_until,
     worst,
 )
 
@@ -242,6 +243,26 @@ def test_override_expiry(expires_at: datetime, problem: str | None) -> None:
 )
 def test_age(length: timedelta, text: str) -> None:
     assert age(length) == text
+
+
+@pytest.mark.parametrize(
+    ("state", "until"),
+    [
+        (ServiceState("m", (slo(evaluated_at=NOW - timedelta(minutes=5)),)),
+         NOW + timedelta(minutes=10)),
+        (ServiceState("m", (slo(evaluated_at=OLD),)), OLD + timedelta(minutes=41)),
+        (ServiceState("m", (slo(evaluated_at=None),)), datetime.max.replace(tzinfo=UTC)),
+        (ServiceState("m", (slo(policy=Policy(gating=False), evaluated_at=OLD),)),
+         datetime.max.replace(tzinfo=UTC)),
+        (ServiceState("m", (slo(evaluated_at=FRESH),),
+                      overrides=(override(expires_at=NOW + timedelta(minutes=3)),
+                                 override(expires_at=NOW - timedelta(minutes=1)))),
+         NOW + timedelta(minutes=3)),
+    ],
+    ids=["turns-stale", "stale-age-ticks", "never-evaluated", "not-gating", "override-expires"],
+)  # fmt: skip
+def test_steady_until(state: ServiceState, until: datetime) -> None:
+    assert steady_until(state, NOW) == until
 
 
 def test_worst() -> None:
