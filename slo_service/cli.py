@@ -1,5 +1,6 @@
 """The ``slo-service`` command: serve, worker, evaluate, gate, migrate, apply, token, version."""
 
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,7 +101,12 @@ def serve(
             )
             typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
     engine = make_engine(settings.database_url)
-    uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="info")
+    application = create_app(settings, engine=engine)
+    # What is loaded by now lives as long as the process: keep it out of the collector's
+    # full passes, which otherwise pause every request for tens of milliseconds.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()
