@@ -74,7 +74,7 @@ async def gate_decision(
         _renew_in_background(cache, request.app.state.engine)
     answers: gate.Answers = request.app.state.gate_answers
     body = answers.json(state, change_type, utcnow())
-    # The answer is rendered by ``Answers`` (and checked against GatePublic by the tests).
+    # Rendered by ``Answers`` from GatePublic (FastAPI would validate it again to no end).
     return Response(body, media_type="application/json")
 
 

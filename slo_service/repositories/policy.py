@@ -17,6 +17,16 @@ def policies(session: Session, services: Iterable[str]) -> dict[str, ServicePoli
     return {row.service: row for row in rows.all()}
 
 
+# Every status read runs this: built once, run as a plain (Core) statement.
+_DEFAULTS = select(ServicePolicy.gate).where(col(ServicePolicy.service) == bindparam("service"))
+
+
+def gate_defaults(session: Session, service: str) -> dict[str, Any]:
+    """The gate settings a service's policy gives its SLOs ({} when it has no policy)."""
+    found = session.connection().execute(_DEFAULTS, {"service": service}).first()
+    return {} if found is None else dict(found[0])
+
+
 def save(session: Session, row: ServicePolicy | GateFreeze | GateOverride) -> None:
     session.add(row)
     session.flush()

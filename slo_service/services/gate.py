@@ -41,7 +41,7 @@ def effective(slo: SLO, service_policy: ServicePolicy | None) -> gate.Policy:
 
 
 def effective_for(session: Session, slo: SLO) -> gate.Policy:
-    return effective(slo, policy_repo.policies(session, [slo.service]).get(slo.service))
+    return gate.effective_policy(policy_repo.gate_defaults(session, slo.service), slo.gate)
 
 
 def exempt_of(service_policy: ServicePolicy | None) -> frozenset[ChangeType]:
