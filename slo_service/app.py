@@ -12,7 +12,7 @@ from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.scheduler import schedule
-from slo_service.services.gate import Answers
+from slo_service.services.gate_answers import Answers
 from slo_service.services.gate_cache import GateCache
 from slo_service.sources.base import SliSource
 from slo_service.sources.prometheus import PrometheusSource

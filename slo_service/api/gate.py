@@ -28,6 +28,7 @@ from slo_service.gate_schemas import (
 from slo_service.repositories import policy as policy_repo
 from slo_service.schemas import error_responses
 from slo_service.services import gate, gate_cache, policy
+from slo_service.services.gate_answers import Answers
 from slo_service.services.gate_cache import GateCache
 
 router = APIRouter(tags=["gate"])
@@ -72,7 +73,7 @@ async def gate_decision(
     _caller, state = asked
     if cache.renewal_due():
         _renew_in_background(cache, request.app.state.engine)
-    answers: gate.Answers = request.app.state.gate_answers
+    answers: Answers = request.app.state.gate_answers
     body = answers.json(state, change_type, utcnow())
     # Rendered by ``Answers`` from GatePublic (FastAPI would validate it again to no end).
     return Response(body, media_type="application/json")

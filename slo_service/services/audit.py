@@ -32,6 +32,21 @@ def record(
     )
 
 
+def service_change(
+    session: Session, service: str, *, action: str, actor: str, changes: Mapping[str, Any]
+) -> AuditEntry:
+    """A change of a service's error-budget policy: its policy, a freeze, an override."""
+    return record(
+        session,
+        actor=actor,
+        action=action,
+        target_type="service",
+        target_id=service,
+        target=service,
+        changes=changes,
+    )
+
+
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     """``{field: {"from": old, "to": new}}`` for every field whose value changed."""
     return {

@@ -35,15 +35,7 @@ def _record(
     session: Session, service: str, action: str, changes: Any, *, actor: str, now: datetime
 ) -> None:
     """Audit a change of the service's policy and bring its gate state up to date."""
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        target_type="service",
-        target_id=service,
-        target=service,
-        changes=changes,
-    )
+    audit.service_change(session, service, action=action, actor=actor, changes=changes)
     gate.refresh(session, [service], now=now, actor=actor)
 
 
