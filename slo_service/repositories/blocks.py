@@ -1,6 +1,7 @@
 """Queries on SLI blocks (``domain.blocks``)."""
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
@@ -10,7 +11,15 @@ from slo_service.domain.budget import Counts
 from slo_service.models import SLO, SliBlock
 
 
-def _block(row: SliBlock) -> Block:
+class _Stored(Protocol):
+    start: int
+    good: bytes
+    total: bytes
+    good_before: float
+    total_before: float
+
+
+def _block(row: _Stored) -> Block:
     return Block(
         row.start, unpack(row.good), unpack(row.total), Counts(row.good_before, row.total_before)
     )
