@@ -11,6 +11,7 @@ from slo_service.api import audit, deployments, events, gate, health, slos
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
+from slo_service.exporters.metrics import registry_for
 from slo_service.scheduler import schedule
 from slo_service.services.gate_answers import Answers
 from slo_service.services.gate_cache import GateCache
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sources = sources_for(settings)
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     app.state.gate_answers = Answers(str(settings.public_base_url))
+    app.state.metrics = registry_for(app.state.engine, settings.layout)
     install_error_handlers(app)
     api = APIRouter(prefix="/api/v1")
     # The gate first: CI asks it most, and a route found early costs less to match.

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from slo_service.config import Settings
 from slo_service.db import utcnow
+from slo_service.exporters.metrics import EVALUATION_SECONDS, EVALUATIONS
 from slo_service.services import evaluation
 from slo_service.sources.base import SliSource
 
@@ -31,15 +32,18 @@ def owner_id() -> str:
 
 def cycle(engine: Engine, sources: Mapping[str, SliSource], settings: Settings, owner: str) -> None:
     interval = timedelta(seconds=settings.evaluation_interval_seconds)
-    outcomes = evaluation.run_cycle(
-        engine,
-        sources=sources,
-        layout=settings.layout,
-        owner=owner,
-        lease=max(5 * interval, timedelta(minutes=5)),
-        retry_after=interval / 2,
-    )
+    with EVALUATION_SECONDS.time():
+        outcomes = evaluation.run_cycle(
+            engine,
+            sources=sources,
+            layout=settings.layout,
+            owner=owner,
+            lease=max(5 * interval, timedelta(minutes=5)),
+            retry_after=interval / 2,
+        )
     failed = [o for o in outcomes if not o.ok]
+    EVALUATIONS.labels("ok").inc(len(outcomes) - len(failed))
+    EVALUATIONS.labels("error").inc(len(failed))
     if outcomes:
         log.info("evaluated %d SLOs, %d failed", len(outcomes), len(failed))
 

@@ -1,13 +1,19 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (database reachable, schema at head)."""
+"""``/healthz`` (the process answers), ``/readyz`` (database reachable, schema at head) and
+``/metrics`` (Prometheus)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from slo_service import schema
+from slo_service.exporters.metrics import HEALTH
 
 router = APIRouter(tags=["health"])
+# The text format every Prometheus version reads (2.x does not know 1.0.0).
+TEXT_FORMAT = CONTENT_TYPE_PLAIN_0_0_4
 
 
 @router.get("/healthz")
@@ -33,3 +39,16 @@ def readyz(request: Request) -> JSONResponse:
         )
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     return JSONResponse({"status": "ready", "schema": sorted(current)})
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {TEXT_FORMAT: {}}, "description": "Prometheus text format."}},
+)
+def metrics(request: Request) -> Response:
+    """Every SLO's objective, SLI, budget left, burn rates, firing tiers and last evaluation;
+    each service's freezes; the evaluation backlog and cycles (Prometheus text format)."""
+    registry: CollectorRegistry = request.app.state.metrics
+    body = generate_latest(registry) + generate_latest(HEALTH)
+    return Response(body, media_type=TEXT_FORMAT)

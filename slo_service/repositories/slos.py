@@ -103,6 +103,32 @@ def purge(session: Session, slo: SLO) -> None:
     session.flush()
 
 
+def _due(due: datetime, now: datetime) -> list[ColumnElement[bool]]:
+    """Live SLOs with no live lease that are due: measured ones with buckets to evaluate
+    before ``due``, pushed ones last summarized before ``due``."""
+    pushed = col(SLO.sli)["source"].as_string() == "push"
+    return [
+        col(SLO.deleted_at).is_(None),
+        or_(
+            and_(~pushed, or_(col(SLO.evaluated_until).is_(None), col(SLO.evaluated_until) < due)),
+            and_(pushed, or_(col(SLO.last_success_at).is_(None), col(SLO.last_success_at) < due)),
+        ),
+        or_(col(SLO.lease_until).is_(None), col(SLO.lease_until) < now),
+    ]
+
+
+def count_due(session: Session, *, due: datetime, now: datetime) -> int:
+    """How many SLOs ``claim_due`` would find: the evaluation backlog."""
+    return session.exec(select(func.count()).select_from(SLO).where(*_due(due, now))).one()
+
+
+def live(session: Session) -> Sequence[SLO]:
+    """Every live SLO, by id."""
+    return session.exec(
+        select(SLO).where(col(SLO.deleted_at).is_(None)).order_by(col(SLO.id))
+    ).all()
+
+
 def claim_due(
     session: Session, *, due: datetime, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[int]:
@@ -110,23 +136,9 @@ def claim_due(
     to evaluate before ``due``, pushed ones last summarized before ``due``. Postgres skips
     rows other replicas are claiming (``FOR UPDATE SKIP LOCKED``); SQLite serialises writers,
     so there one process claims at a time anyway."""
-    pushed = col(SLO.sli)["source"].as_string() == "push"
     statement = (
         select(SLO.id)
-        .where(
-            col(SLO.deleted_at).is_(None),
-            or_(
-                and_(
-                    ~pushed,
-                    or_(col(SLO.evaluated_until).is_(None), col(SLO.evaluated_until) < due),
-                ),
-                and_(
-                    pushed,
-                    or_(col(SLO.last_success_at).is_(None), col(SLO.last_success_at) < due),
-                ),
-            ),
-            or_(col(SLO.lease_until).is_(None), col(SLO.lease_until) < now),
-        )
+        .where(*_due(due, now))
         .order_by(col(SLO.evaluated_until).is_not(None), col(SLO.evaluated_until), col(SLO.id))
         .limit(limit)
         .with_for_update(skip_locked=True)

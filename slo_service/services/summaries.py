@@ -30,6 +30,9 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
             "consumed": current.error_budget.consumed,
             "burn_rates": current.burn_rates,
             "paging": any(alert.severity == "page" for alert in current.alerts),
+            "alerts": [
+                [alert.severity, alert.long_window, alert.short_window] for alert in current.alerts
+            ],
             "state": current.state,
             "time_to_exhaustion_seconds": current.time_to_exhaustion_seconds,
         }

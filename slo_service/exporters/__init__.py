@@ -1,0 +1,1 @@
+"""What slo-service gives other tools: Prometheus metrics (and, later, rules and dashboards)."""

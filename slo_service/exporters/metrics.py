@@ -1,0 +1,113 @@
+"""``/metrics``: every SLO's numbers as Prometheus gauges, and the service's own health.
+
+The SLO gauges come from the summaries evaluation keeps on each SLO (one read per scrape),
+so a scrape costs the same whatever the windows; nothing is recomputed from buckets.
+"""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from slo_service.db import utcnow
+from slo_service.domain.blocks import Layout
+from slo_service.domain.windows import format_duration
+from slo_service.repositories import policy as policy_repo
+from slo_service.repositories import slos as slo_repo
+from slo_service.services.evaluation import due_until
+from slo_service.services.status import tiers_of
+
+# The process's own health, shared by every app of the process (the scheduler updates it).
+HEALTH = CollectorRegistry(auto_describe=True)
+EVALUATION_SECONDS = Histogram(
+    "slo_service_evaluation_cycle_seconds",
+    "Duration of one evaluation cycle of this process.",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=HEALTH,
+)
+EVALUATIONS = Counter(
+    "slo_service_evaluations",
+    "SLO evaluations by this process, by outcome (ok or error).",
+    ["outcome"],
+    registry=HEALTH,
+)
+
+_SLO_LABELS = ["service", "slo", "kind"]
+
+
+class SloCollector(Collector):
+    """Gauges of every live SLO and service, read from the database at each scrape."""
+
+    def __init__(self, engine: Engine, layout: Layout) -> None:
+        self.engine, self.layout = engine, layout
+
+    def collect(self) -> Iterator[Metric]:
+        now = utcnow()
+        with Session(self.engine) as session:
+            slos = slo_repo.live(session)
+            frozen = policy_repo.active_freezes_of(session, sorted({s.service for s in slos}))
+            due = slo_repo.count_due(session, due=due_until(now, self.layout), now=now)
+        gauges = {
+            name: GaugeMetricFamily(f"slo_{name}", text, labels=[*_SLO_LABELS, *extra])
+            for name, text, extra in _GAUGES
+        }
+        for slo in slos:
+            labels = [slo.service, slo.name, slo.kind]
+            summary = slo.summary or {}
+            gauges["objective"].add_metric(labels, slo.objective)
+            for name, key in (("sli", "sli"), ("error_budget_remaining", "remaining")):
+                if summary.get(key) is not None:
+                    gauges[name].add_metric(labels, summary[key])
+            for window, rate in (summary.get("burn_rates") or {}).items():
+                if rate is not None:
+                    gauges["burn_rate"].add_metric([*labels, window], rate)
+            firing = {tuple(alert) for alert in summary.get("alerts") or []}
+            for tier in tiers_of(slo):
+                windows = (format_duration(tier.long_window), format_duration(tier.short_window))
+                tier_key = (tier.severity, *windows)
+                firing_now = float(tier_key in firing)
+                gauges["alert_firing"].add_metric([*labels, *tier_key], firing_now)
+            if summary.get("evaluated_at"):
+                at = datetime.fromisoformat(summary["evaluated_at"]).timestamp()
+                gauges["evaluated_timestamp_seconds"].add_metric(labels, at)
+        yield from gauges.values()
+        services = GaugeMetricFamily(
+            "slo_service_frozen",
+            "1 while deploys of the service are frozen, by cause (budget or manual).",
+            labels=["service", "cause"],
+        )
+        for service in sorted({s.service for s in slos}):
+            causes = {f.cause for f in frozen.get(service, [])}
+            for cause in ("budget", "manual"):
+                services.add_metric([service, cause], float(cause in causes))
+        yield services
+        yield GaugeMetricFamily(
+            "slo_service_evaluations_due",
+            "SLOs due for evaluation and not leased by any replica (the evaluation backlog).",
+            value=due,
+        )
+
+
+_GAUGES: tuple[tuple[str, str, list[str]], ...] = (
+    ("objective", "The SLO's objective, e.g. 0.999.", []),
+    ("sli", "The SLI over the SLO's window at its last evaluation.", []),
+    ("error_budget_remaining", "Fraction of the error budget left; negative when overspent.", []),
+    ("burn_rate", "Burn rate over a window (5m ... 3d, and the SLO's whole window).", ["window"]),
+    (
+        "alert_firing",
+        "1 while a burn-rate tier fires, by severity and its long and short windows.",
+        ["severity", "long_window", "short_window"],
+    ),
+    ("evaluated_timestamp_seconds", "When the SLO was last evaluated successfully.", []),
+)
+
+
+def registry_for(engine: Engine, layout: Layout) -> CollectorRegistry:
+    """The SLO gauges of the app's database (the process's own health is in ``HEALTH``)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SloCollector(engine, layout))
+    return registry

@@ -1,0 +1,71 @@
+"""``/metrics`` on both backends: the SLO gauges from real evaluations, and the service's own."""
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
+
+from slo_service import scheduler
+from slo_service.config import Settings
+from tests.api.test_gate import HEALTHY, SPENT, model
+
+Headers = dict[str, str]
+
+
+def scrape(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def labels(**pairs: str) -> frozenset[tuple[str, str]]:
+    return frozenset(pairs.items())
+
+
+def test_slo_gauges_follow_the_last_evaluation(client: TestClient, admin: Headers) -> None:
+    model(client, admin, "churn", SPENT)
+    model(client, admin, "fraud", HEALTHY)
+    found = scrape(client)
+    churn = {"service": "churn", "slo": "availability", "kind": "availability"}
+    assert found["slo_objective", labels(**churn)] == 0.99
+    assert found["slo_error_budget_remaining", labels(**churn)] == pytest.approx(-1.0)
+    assert found["slo_sli", labels(**churn)] == pytest.approx(0.98)
+    assert found["slo_burn_rate", labels(**churn, window="1h")] == pytest.approx(2.0)
+    assert ("slo_burn_rate", labels(**churn, window="5m")) not in found  # no data: no sample
+    # 7-day window: the tiers' factors are 3.36 (1h/5m), 1.4 (6h/30m), 0.7 (1d/2h) and 0.23
+    # (3d/6h); a burn of 2 over every window but the empty 5m fires all but the first.
+    firing = {
+        (dict(key)["severity"], dict(key)["long_window"]): value
+        for (name, key), value in found.items()
+        if name == "slo_alert_firing" and dict(key)["service"] == "churn"
+    }
+    assert firing == {("page", "1h"): 0.0, ("page", "6h"): 1.0, ("ticket", "1d"): 1.0,
+                      ("ticket", "3d"): 1.0}  # fmt: skip
+    evaluated = found["slo_evaluated_timestamp_seconds", labels(**churn)]
+    assert abs(evaluated - datetime.now(UTC).timestamp()) < 600
+    assert found["slo_service_frozen", labels(service="churn", cause="budget")] == 1.0
+    assert found["slo_service_frozen", labels(service="churn", cause="manual")] == 0.0
+    assert found["slo_service_frozen", labels(service="fraud", cause="budget")] == 0.0
+    assert "slo_service_evaluations_due" in {name for name, _ in found}
+
+
+def test_the_scheduler_counts_its_cycles(
+    client: TestClient, admin: Headers, db: Engine, settings: Settings
+) -> None:
+    model(client, admin, "churn", HEALTHY, evaluate=False)
+    before = scrape(client)
+    ok = ("slo_service_evaluations_total", labels(outcome="ok"))
+    cycles = ("slo_service_evaluation_cycle_seconds_count", labels())
+    scheduler.cycle(db, client.app.state.sources, settings, "metrics-test")  # type: ignore[attr-defined]
+    after = scrape(client)
+    assert after[ok] == before.get(ok, 0.0) + 1  # the pushed SLO, summarized
+    assert after[cycles] == before.get(cycles, 0.0) + 1
+    churn = labels(service="churn", slo="availability", kind="availability")
+    assert after["slo_error_budget_remaining", churn] == pytest.approx(0.9)
