@@ -1,7 +1,10 @@
 """``/metrics`` on both backends: the SLO gauges from real evaluations, and the service's own."""
 
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -10,6 +13,7 @@ from sqlalchemy import Engine
 from slo_service import scheduler
 from slo_service.config import Settings
 from tests.api.test_gate import HEALTHY, SPENT, model
+from tests.support.servers import prometheus_server, serve_in_thread
 
 Headers = dict[str, str]
 
@@ -69,3 +73,24 @@ def test_the_scheduler_counts_its_cycles(
     assert after[cycles] == before.get(cycles, 0.0) + 1
     churn = labels(service="churn", slo="availability", kind="availability")
     assert after["slo_error_budget_remaining", churn] == pytest.approx(0.9)
+
+
+def test_a_real_prometheus_scrapes_it(
+    client: TestClient, admin: Headers, settings: Settings, tmp_path: Path
+) -> None:
+    model(client, admin, "churn", SPENT)
+    with serve_in_thread(client.app) as url:
+        target = url.removeprefix("http://")
+        with prometheus_server(tmp_path / "prometheus", scrape=[target]) as prometheus:
+            query = 'slo_error_budget_remaining{service="churn",slo="availability"}'
+            deadline = time.monotonic() + 60
+            result: list[dict[str, object]] = []
+            while not result and time.monotonic() < deadline:
+                time.sleep(0.5)
+                answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": query}).json()
+                result = answer["data"]["result"]
+            assert result, "Prometheus did not scrape /metrics within a minute"
+            (sample,) = result
+            assert float(sample["value"][1]) == pytest.approx(-1.0)  # type: ignore[index]
+            up = httpx.get(f"{prometheus}/api/v1/targets").json()["data"]["activeTargets"]
+            assert [(t["health"], t["lastError"]) for t in up] == [("up", "")]

@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,14 +83,24 @@ def postgres_cluster(workdir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def prometheus_server(workdir: Path, *, tsdb: Path | None = None) -> Iterator[str]:
-    """Start Prometheus with no scrape targets over ``tsdb`` (backfilled blocks, or empty)."""
+def prometheus_server(
+    workdir: Path, *, tsdb: Path | None = None, scrape: Sequence[str] = ()
+) -> Iterator[str]:
+    """Start Prometheus over ``tsdb`` (backfilled blocks, or empty), scraping the
+    ``host:port`` targets in ``scrape`` every second (none by default)."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise RuntimeError("prometheus not found: apt-get install prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+    if scrape:
+        targets = ", ".join(f'"{target}"' for target in scrape)
+        config.write_text(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+            f"  - job_name: slo-service\n    static_configs:\n      - targets: [{targets}]\n"
+        )
+    else:
+        config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (workdir / "prometheus.log").open("w")
