@@ -1,6 +1,6 @@
 """Queries on the error-budget policy: service policies, freezes, overrides, gate state."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +32,15 @@ def save(session: Session, row: ServicePolicy | GateFreeze | GateOverride) -> No
     session.flush()
 
 
+def has_slos(session: Session, service: str) -> bool:
+    """Whether the service has a live SLO."""
+    has_slo = select(SLO.id).where(SLO.service == service, col(SLO.deleted_at).is_(None))
+    return session.exec(has_slo.limit(1)).first() is not None
+
+
 def known(session: Session, service: str) -> bool:
     """Whether the service has a live SLO or a gate state (a policy, freeze or override)."""
-    has_slo = select(SLO.id).where(SLO.service == service, col(SLO.deleted_at).is_(None))
-    if session.exec(has_slo.limit(1)).first() is not None:
-        return True
-    return read_state(session, service) is not None
+    return has_slos(session, service) or read_state(session, service) is not None
 
 
 def active_freezes(session: Session, service: str) -> list[GateFreeze]:
@@ -155,12 +158,32 @@ def read_versioned(session: Session, service: str) -> tuple[int, dict[str, Any]]
 def versions(session: Session, services: Sequence[str]) -> dict[str, int]:
     """The version of the gate state of each of ``services`` that has one."""
     found: dict[str, int] = {}
-    for start in range(0, len(services), _BATCH):
+    for chunk in _chunks(services):
         statement = select(ServiceGate.service, ServiceGate.version).where(
-            col(ServiceGate.service).in_(services[start : start + _BATCH])
+            col(ServiceGate.service).in_(chunk)
         )
-        found |= dict(session.connection().execute(statement).tuples().all())
+        for service, version in session.connection().execute(statement):
+            found[service] = version
     return found
+
+
+def read_versioned_many(
+    session: Session, services: Sequence[str]
+) -> dict[str, tuple[int, dict[str, Any]] | None]:
+    """``read_versioned`` of many services, in batches (None: the gate does not know it)."""
+    found: dict[str, tuple[int, dict[str, Any]] | None] = dict.fromkeys(services)
+    for chunk in _chunks(services):
+        statement = select(ServiceGate.service, ServiceGate.state, ServiceGate.version).where(
+            col(ServiceGate.service).in_(chunk)
+        )
+        for service, state, version in session.connection().execute(statement):
+            found[service] = (version, dict(state)) if state else None
+    return found
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
 
 
 _BATCH = 500

@@ -199,7 +199,7 @@ def ask(
         given = plaintext is not None
         principal = tokens.admit(found, Scope.GATE, token_given=given, public_read=public_read)
         stored = policy_repo.read_versioned(session, service)
-        if stored is None and policy_repo.known(session, service):
+        if stored is None and policy_repo.has_slos(session, service):
             stored = _rebuilt(engine, service)
         if stored is None:
             raise NotFound(unknown(session, service))
@@ -214,18 +214,16 @@ def reload(
 ) -> tuple[dict[str, tuple[int, ServiceState] | None], dict[str, Credentials]]:
     """For a cache renewal: the gate state of each service whose version moved past the
     copy's (None: the gate no longer knows it), and the credentials of ``token_hashes``.
-    One batched read of versions, and a read of each state that changed."""
-    changed: dict[str, tuple[int, ServiceState] | None] = {}
+    One batched read of versions, and one of the states that changed."""
     with new_session(engine) as session:
         now = policy_repo.versions(session, list(versions))
-        for service, version in versions.items():
-            if now.get(service) == version:
-                continue
-            stored = policy_repo.read_versioned(session, service)
-            changed[service] = (
-                None if stored is None else (stored[0], STATE.validate_python(stored[1]))
-            )
+        moved = [service for service, version in versions.items() if now.get(service) != version]
+        stored = policy_repo.read_versioned_many(session, moved)
         found = token_repo.credentials_many(session, token_hashes)
+    changed = {
+        service: None if read is None else (read[0], STATE.validate_python(read[1]))
+        for service, read in stored.items()
+    }
     return changed, found
 
 

@@ -17,8 +17,10 @@ from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.gate_schemas import OverrideCreate
 from slo_service.models import ServiceGate
+from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
-from slo_service.services import evaluation, policy
+from slo_service.services import evaluation, policy, tokens
+from slo_service.services import gate as gate_service
 from tests.api.test_events_status import minute_ago
 
 Headers = dict[str, str]
@@ -508,6 +510,25 @@ def test_a_change_through_another_replica_reaches_the_gate_within_its_ttl(
     override_id = answer["override_id"]
     client.delete(f"{API}/services/churn/overrides/{override_id}", headers=admin)
     assert gate(client, gate_token, "churn")["decision"] == "deny"
+
+
+def test_a_renewal_reads_only_the_states_that_moved(
+    client: TestClient, admin: Headers, gate_token: Headers, db: Engine
+) -> None:
+    model(client, admin, "churn", SPENT)
+    model(client, admin, "fraud", HEALTHY)
+    with session_scope(db) as session:
+        versions = policy_repo.versions(session, ["churn", "fraud"])
+    token_hash = tokens.hash_token(gate_token["Authorization"].removeprefix("Bearer "))
+    stale = {"churn": versions["churn"], "fraud": versions["fraud"] - 1, "gone": 1}
+    changed, found = gate_service.reload(db, stale, [token_hash])
+    assert set(changed) == {"fraud", "gone"}
+    fraud = changed["fraud"]
+    assert fraud is not None
+    assert fraud[0] == versions["fraud"]
+    assert [slo.name for slo in fraud[1].slos] == ["availability"]
+    assert changed["gone"] is None
+    assert found[token_hash].name == "ci"
 
 
 def test_deleting_the_last_slo_forgets_the_service(
