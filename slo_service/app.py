@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from slo_service import __version__, schema
-from slo_service.api import audit, deployments, events, gate, health, slos
+from slo_service.api import audit, deployments, drift, events, gate, health, slos
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
@@ -16,6 +16,7 @@ from slo_service.scheduler import schedule
 from slo_service.services.gate_answers import Answers
 from slo_service.services.gate_cache import GateCache
 from slo_service.sources.base import SliSource
+from slo_service.sources.drift_store import DriftStoreSource
 from slo_service.sources.prometheus import PrometheusSource
 from slo_service.sources.prometheus_checker import PrometheusChecker
 
@@ -26,12 +27,13 @@ Errors answer `{"error": "<Type>", "detail": "<what to fix>"}`; a 422 also lists
 """
 
 
-def sources_for(settings: Settings) -> dict[str, SliSource]:
+def sources_for(settings: Settings, engine: Engine) -> dict[str, SliSource]:
     """The SLI sources that evaluation measures with, by ``sli.source``."""
     return {
         "prometheus": PrometheusSource(
             str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
-        )
+        ),
+        "drift_store": DriftStoreSource(engine),
     }
 
 
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.schema_heads = schema.heads()
     prometheus = str(settings.prometheus_url)
     app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
-    app.state.sources = sources_for(settings)
+    app.state.sources = sources_for(settings, app.state.engine)
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     app.state.gate_answers = Answers(str(settings.public_base_url))
     app.state.metrics = registry_for(app.state.engine, settings.layout)
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.include_router(slos.router)
     api.include_router(slos.apply_router)
     api.include_router(events.router)
+    api.include_router(drift.router)
     api.include_router(gate.services)
     api.include_router(deployments.router)
     api.include_router(audit.router)

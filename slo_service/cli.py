@@ -115,7 +115,7 @@ def worker() -> None:
     settings = _settings()
     engine = make_engine(settings.database_url)
     typer.echo(f"worker: evaluating every {settings.evaluation_interval_seconds} s")
-    schedule(engine, sources_for(settings), settings, blocking=True).start()
+    schedule(engine, sources_for(settings, engine), settings, blocking=True).start()
 
 
 @app.command()
@@ -134,8 +134,8 @@ def evaluate(
         depth = parse_duration(backfill) if backfill else None
     except ValueError as exc:
         raise _fail(f"error: --backfill: {exc}") from None
-    sources = sources_for(settings)
     with _database(settings) as engine:
+        sources = sources_for(settings, engine)
         try:
             with session_scope(engine) as session:
                 ids = (

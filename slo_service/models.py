@@ -227,3 +227,92 @@ class Deployment(SQLModel, table=True):
     deployed_at: datetime = _when()
     recorded_at: datetime = _when()
     recorded_by: str = Field(max_length=100)
+
+
+class DriftReference(SQLModel, table=True):
+    """One version of a service's reference data; a new reference never overwrites an older
+    one, and each measurement names the version it was measured against."""
+
+    __tablename__ = "drift_reference"
+    __table_args__ = (UniqueConstraint("service", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=63, index=True)
+    version: int
+    rows: int
+    created_at: datetime = _when()
+    created_by: str = Field(max_length=100)
+
+
+class DriftReferenceFeature(SQLModel, table=True):
+    """What is kept of one reference feature (``domain.drift``): for a numeric one its bin
+    edges, bin counts and a bounded sample as packed float64; for a categorical one the
+    frequency of each category."""
+
+    __tablename__ = "drift_reference_feature"
+
+    reference_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("drift_reference.id", ondelete="CASCADE"),
+            primary_key=True,
+            nullable=False,
+        )
+    )
+    feature: str = Field(primary_key=True, max_length=200)
+    type: str = Field(max_length=16)
+    count: int
+    nulls: int
+    edges: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    bin_counts: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sample: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    categories: dict[str, int] | None = _json(nullable=True)
+
+
+class DriftBatch(SQLModel, table=True):
+    """A production batch whose features were measured against a reference."""
+
+    __tablename__ = "drift_batch"
+    __table_args__ = (UniqueConstraint("service", "batch_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=63)
+    batch_key: str | None = Field(default=None, max_length=200)
+    reference_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("drift_reference.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    observed_at: datetime = _when()
+    rows: int
+    received_at: datetime = _when()
+
+
+class DriftMeasurement(SQLModel, table=True):
+    """One feature's drift at one time: from a batch measured here, or posted by an external
+    drift job (``batch_id`` null). Statistics that do not apply are null."""
+
+    __tablename__ = "drift_measurement"
+    __table_args__ = (Index("ix_drift_measurement_service_observed_at", "service", "observed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=63)
+    feature: str = Field(max_length=200)
+    type: str | None = Field(default=None, max_length=16)
+    observed_at: datetime = _when()
+    batch_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("drift_batch.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    reference_version: int | None = None
+    psi: float | None = None
+    js_distance: float | None = None
+    ks_statistic: float | None = None
+    ks_pvalue: float | None = None
+    chi2_statistic: float | None = None
+    chi2_pvalue: float | None = None
+    null_rate: float | None = None
+    count: int | None = None
+    received_at: datetime = _when()

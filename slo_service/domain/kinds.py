@@ -108,9 +108,15 @@ class DataFreshnessParams(_Params):
 class DriftParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    statistic: Statistic = "psi"
-    thresholds: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
-    default_threshold: float = Field(default=0.2, gt=0)
+    statistic: Statistic = Field(
+        default="psi", description="psi, ks_statistic or js_distance of each feature."
+    )
+    thresholds: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="Per feature: the value it must stay under."
+    )
+    default_threshold: float = Field(
+        default=0.2, gt=0, allow_inf_nan=False, description="For the features not in thresholds."
+    )
 
 
 PARAMS: dict[Kind, type[BaseModel]] = {
@@ -201,14 +207,21 @@ def build_sli(
             raise InvalidInput.at(
                 ("sli",), "a custom SLO needs an 'sli' spec, e.g. {'source': 'push'}"
             )
-        return {}, _validate_sli(overrides)
+        return {}, _own_store(_validate_sli(overrides), service)
     try:
         parsed = PARAMS[kind].model_validate(dict(params))
     except ValidationError as exc:
         raise InvalidInput.from_pydantic(exc, ("params",)) from None
     template = _template(kind, parsed, service)
     sli = _validate_sli(_merge(template, overrides)) if overrides else template
-    return parsed.model_dump(exclude_none=True), sli
+    return parsed.model_dump(exclude_none=True), _own_store(sli, service)
+
+
+def _own_store(sli: SliSpec, service: str) -> SliSpec:
+    """A drift SLI reads its SLO's own service's drift store unless it names another."""
+    if isinstance(sli, DriftStoreSli) and sli.service is None:
+        return sli.model_copy(update={"service": service})
+    return sli
 
 
 def budgeting_of(kind: Kind, sli: SliSpec) -> Budgeting:

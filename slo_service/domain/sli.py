@@ -99,9 +99,26 @@ class DriftStoreSli(_Spec):
     """Timeslices from the drift store: good while every feature stays under its threshold."""
 
     source: Literal["drift_store"] = "drift_store"
-    statistic: Statistic = "psi"
-    thresholds: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
-    default_threshold: float = Field(default=0.2, gt=0)
+    service: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        description="Whose drift store to read; the SLO's service by default.",
+    )
+    statistic: Statistic = Field(
+        default="psi",
+        description="psi, ks_statistic or js_distance; categorical features have no KS "
+        "statistic and are judged by their psi under ks_statistic.",
+    )
+    thresholds: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="Per feature: the value it must stay under."
+    )
+    default_threshold: float = Field(
+        default=0.2, gt=0, allow_inf_nan=False, description="For the features not in thresholds."
+    )
+
+    def threshold_of(self, feature: str) -> float:
+        return self.thresholds.get(feature, self.default_threshold)
 
 
 class PushSli(_Spec):

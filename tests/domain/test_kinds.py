@@ -99,6 +99,7 @@ SVC = "churn-model"
             {"thresholds": {"age": 0.1}},
             {
                 "source": "drift_store",
+                "service": "churn-model",
                 "statistic": "psi",
                 "thresholds": {"age": 0.1},
                 "default_threshold": 0.2,

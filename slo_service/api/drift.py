@@ -1,0 +1,222 @@
+"""``/api/v1/drift/{service}``: reference data, production batches, external measurements.
+
+References and batches come as JSON columns or as CSV (a ``text/csv`` body, or a
+``multipart/form-data`` upload with the file in the field ``file``); with CSV the other fields
+are query parameters. Bodies are parsed here, by hand, so that a batch of millions of values is
+converted column by column with numpy instead of value by value by the validation layer.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+
+from slo_service.api.deps import Reader, SessionDep, SettingsDep, Writer
+from slo_service.db import utcnow
+from slo_service.domain import drift_columns
+from slo_service.domain.drift_columns import Column, FeatureType
+from slo_service.drift_schemas import (
+    BatchIn,
+    BatchPublic,
+    DriftPublic,
+    MeasurementsIn,
+    MeasurementsResult,
+    ReferenceIn,
+    ReferencePublic,
+)
+from slo_service.errors import BadRequest, InvalidInput
+from slo_service.schemas import error_responses
+from slo_service.services import drift
+
+router = APIRouter(
+    prefix="/drift/{service}", tags=["drift"], responses=error_responses(400, 401, 403, 422)
+)
+Service = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="The model.")]
+Model = TypeVar("Model", ReferenceIn, BatchIn)
+CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI: the JSON schema, and the CSV forms of the same upload."""
+    csv_help = "A header row of feature names, one row per record; an empty cell is missing."
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "text/csv": {"schema": {"type": "string", "description": csv_help}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
+        }
+    }
+
+
+async def _upload(request: Request) -> tuple[bool, bytes]:
+    """Whether the request sends CSV, and its bytes (read here, parsed in the thread pool)."""
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput.at(("file",), "upload the CSV in the form field 'file'")
+        return True, await upload.read()
+    if kind not in (*CSV_TYPES, "application/json"):
+        raise BadRequest(f"content type {kind!r}: send application/json, text/csv or multipart")
+    return kind in CSV_TYPES, await request.body()
+
+
+def _columns(
+    raw: bytes, *, csv: bool, model: type[Model], types: Mapping[str, FeatureType]
+) -> tuple[Model | None, dict[str, Column]]:
+    """The body as typed columns (and the JSON body's other fields); ``types`` are the
+    declared or the reference's types."""
+    if csv:
+        return None, drift_columns.from_csv(_text(raw), types)
+    data = _json(raw)
+    if not isinstance(data, dict):
+        raise InvalidInput.at(("body",), "must be a JSON object with 'columns'")
+    try:
+        body = model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput.from_pydantic(exc) from None
+    declared = body.types if isinstance(body, ReferenceIn) and body.types else types
+    return body, drift_columns.from_json(body.columns, declared)
+
+
+def _json(raw: bytes) -> Any:
+    """orjson reads a big batch several times faster than the standard library; it refuses
+    NaN and Infinity, which the standard library reads, so that the column check can name the
+    feature that holds them."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput.at(("body",), f"not JSON: {exc}") from None
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput.at(("body",), "the CSV must be UTF-8 text") from None
+
+
+def _declared(categorical: str | None, numeric: str | None) -> dict[str, FeatureType]:
+    named = {name.strip(): FeatureType.CATEGORICAL for name in (categorical or "").split(",")}
+    named |= {name.strip(): FeatureType.NUMERIC for name in (numeric or "").split(",")}
+    named.pop("", None)
+    return named
+
+
+@router.post(
+    "/reference",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_body_doc(ReferenceIn),
+)
+async def post_reference(
+    service: Service,
+    request: Request,
+    session: SessionDep,
+    caller: Writer,
+    bins: Annotated[int, Query(ge=2, le=100, description="CSV only: quantile bins.")] = 10,
+    categorical: Annotated[
+        str | None, Query(description="CSV only: comma-separated categorical features.")
+    ] = None,
+    numeric: Annotated[
+        str | None, Query(description="CSV only: comma-separated numeric features.")
+    ] = None,
+) -> ReferencePublic:
+    """Store a new reference version (earlier versions are kept): per numeric feature its
+    quantile bins and a sample of at most 10,000 values, per categorical one its frequencies."""
+    csv, raw = await _upload(request)
+
+    def store() -> ReferencePublic:
+        body, columns = _columns(
+            raw, csv=csv, model=ReferenceIn, types=_declared(categorical, numeric)
+        )
+        return drift.create_reference(
+            session, service, columns, bins=body.bins if body else bins, actor=caller.name
+        )
+
+    return await run_in_threadpool(store)
+
+
+@router.post(
+    "/batches",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_body_doc(BatchIn),
+)
+async def post_batch(
+    service: Service,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _caller: Writer,
+    timestamp: Annotated[
+        AwareDatetime | None, Query(description="CSV only: when the batch was observed.")
+    ] = None,
+    batch_id: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="CSV only: idempotency key.")
+    ] = None,
+) -> BatchPublic:
+    """Measure a production batch against the latest reference (PSI, KS, JS and null rate of
+    numeric features; PSI, chi-squared, JS and null rate of categorical ones) and store one
+    measurement per feature; a batch with any problem stores nothing."""
+    csv, raw = await _upload(request)
+
+    def store() -> BatchPublic:
+        _, profiles = drift.current_profiles(session, service)
+        types = {name: drift.type_of(profile) for name, profile in profiles.items()}
+        body, columns = _columns(raw, csv=csv, model=BatchIn, types=types)
+        return drift.ingest_batch(
+            session, service, columns,
+            observed_at=body.timestamp if body else timestamp,
+            batch_key=body.batch_id if body else batch_id,
+            now=utcnow(), layout=settings.layout,
+        )  # fmt: skip
+
+    return await run_in_threadpool(store)
+
+
+@router.post("/measurements", status_code=status.HTTP_201_CREATED)
+def post_measurements(
+    service: Service,
+    body: MeasurementsIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    _caller: Writer,
+) -> MeasurementsResult:
+    """Store drift measured by an external job (all or none)."""
+    accepted = drift.record_measurements(
+        session, service, body.measurements, now=utcnow(), layout=settings.layout
+    )
+    return MeasurementsResult(accepted=accepted)
+
+
+@router.get("", responses=error_responses(404))
+def get_drift(
+    service: Service,
+    session: SessionDep,
+    _caller: Reader,
+    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    feature: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> DriftPublic:
+    """The latest reference, each feature's newest drift (most drifted first), and the
+    history newest first (``from``/``to``/``feature`` filter it)."""
+    return drift.overview(session, service, since=since, until=until, feature=feature, limit=limit)
