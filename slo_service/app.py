@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from slo_service import __version__, schema
-from slo_service.api import audit, deployments, drift, events, gate, health, slos
+from slo_service.api import audit, deployments, drift, events, gate, health, model_health, slos
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     prometheus = str(settings.prometheus_url)
     app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
     app.state.sources = sources_for(settings, app.state.engine)
+    app.state.gauges = app.state.sources["prometheus"]
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     app.state.gate_answers = Answers(str(settings.public_base_url))
     app.state.metrics = registry_for(app.state.engine, settings.layout)
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.include_router(slos.apply_router)
     api.include_router(events.router)
     api.include_router(drift.router)
+    api.include_router(model_health.router)
     api.include_router(gate.services)
     api.include_router(deployments.router)
     api.include_router(audit.router)

@@ -6,6 +6,7 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from slo_service.domain.drift_columns import FeatureType
+from slo_service.schemas import FiringTierPublic
 
 FEATURE = Field(min_length=1, max_length=200)
 COLUMNS_HELP = (
@@ -135,3 +136,69 @@ class DriftPublic(BaseModel):
         description="Each feature's newest measurement, most drifted (highest PSI) first."
     )
     history: MeasurementsPublic = Field(description="Measurements, newest first.")
+
+
+class HealthSloPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    objective: float
+    window: str
+    state: Literal["ok", "warning", "exhausted", "no_data"]
+    sli: float | None
+    budget_remaining: float | None
+    burn_rates: dict[str, float | None]
+    alerts: list[FiringTierPublic] = Field(description="Burn-rate tiers firing now.")
+    evaluated_until: datetime | None
+    last_error: str | None
+    url: str
+
+
+class FeatureHealthPublic(BaseModel):
+    feature: str
+    type: FeatureType | None
+    observed_at: datetime
+    psi: float | None
+    js_distance: float | None
+    ks_statistic: float | None
+    chi2_pvalue: float | None
+    null_rate: float | None
+    reference_null_rate: float | None = Field(
+        description="The feature's null rate in the reference."
+    )
+    statistic: str | None = Field(description="What the service's drift SLO judges it by.")
+    value: float | None = Field(description="That statistic's latest value.")
+    threshold: float | None = Field(description="The value it must stay under.")
+    drifted: bool | None = Field(description="At or over its threshold; null without a drift SLO.")
+
+
+class DriftHealthPublic(BaseModel):
+    reference_version: int | None
+    last_measured_at: datetime | None
+    features: list[FeatureHealthPublic] = Field(
+        description="Most drifted first: over their threshold first, then by value over "
+        "threshold (by PSI without a drift SLO)."
+    )
+
+
+class AccuracyHealthPublic(BaseModel):
+    slo: str
+    baseline: float
+    tolerance: float
+    floor: float = Field(description="baseline x (1 - tolerance): the accuracy to stay at or over.")
+    current: float | None = Field(description="The accuracy now, from Prometheus.")
+    meets: bool | None = Field(description="current >= floor; null when current is unknown.")
+    attainment: float | None = Field(description="Share of the window's slices at or over floor.")
+    error: str | None = Field(description="Why current is unknown (e.g. Prometheus unreachable).")
+
+
+class ModelHealthPublic(BaseModel):
+    """What an ML on-call engineer looks at first, for one model."""
+
+    service: str
+    state: Literal["ok", "warning", "exhausted", "no_data"] = Field(
+        description="The worst state of its SLOs."
+    )
+    slos: list[HealthSloPublic] = Field(description="Worst first.")
+    drift: DriftHealthPublic
+    accuracy: list[AccuracyHealthPublic]

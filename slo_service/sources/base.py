@@ -38,6 +38,15 @@ class SliSource(Protocol):
     def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]: ...
 
 
+class GaugeReader(Protocol):
+    """Reads what a gauge expression is worth at one instant (the on-call view's numbers)."""
+
+    def latest(self, query: str, *, at: int) -> float | None:
+        """The value of ``query`` (one series) at ``at`` (epoch seconds); None without data.
+        Raises SourceError when the source fails or answers several series."""
+        ...
+
+
 class QueryChecker(Protocol):
     """Asks a source whether it accepts an SLI's queries, before the SLO is stored."""
 

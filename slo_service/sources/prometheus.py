@@ -58,6 +58,15 @@ class PrometheusSource:
             answers |= _Round(self, start, end, bucket).run(same_range)
         return answers
 
+    def latest(self, query: str, *, at: int) -> float | None:
+        self.api.reset()
+        found = self.api.range(query, at, at, 60)
+        if len(found) > 1:
+            raise SourceError(f"{query} returned {len(found)} series; it must return one")
+        if not found or not len(found[0][1]):
+            return None
+        return float(found[0][1][-1, 1])
+
     def series(self, query: str, first: int, last: int, step: int) -> list[tuple[Labels, Floats]]:
         """Every series of ``query`` at the marks ``first, first + step, ..., last``: one
         array each, NaN at the marks without a value."""
