@@ -13,8 +13,10 @@ evaluation counts it.
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from slo_service.domain import drift
@@ -36,7 +38,7 @@ from slo_service.drift_schemas import (
     ReferenceFeaturePublic,
     ReferencePublic,
 )
-from slo_service.errors import InvalidInput, NotFound
+from slo_service.errors import Conflict, InvalidInput, NotFound
 from slo_service.models import DriftBatch, DriftMeasurement, DriftReference, DriftReferenceFeature
 from slo_service.repositories import drift as drift_repo
 from slo_service.services import audit
@@ -58,9 +60,15 @@ def create_reference(
         )  # fmt: skip
     features = [_stored(name, _profile(column, bins)) for name, column in columns.items()]
     rows = _size(next(iter(columns.values()))) + next(iter(columns.values())).nulls
-    reference = drift_repo.add_reference(
-        session, DriftReference(service=service, version=0, rows=rows, created_by=actor), features
-    )
+    try:
+        reference = drift_repo.add_reference(
+            session, DriftReference(service=service, version=0, rows=rows, created_by=actor),
+            features,
+        )  # fmt: skip
+    except IntegrityError:
+        raise Conflict(
+            f"another reference of {service!r} was stored at the same time: send it again"
+        ) from None
     audit.record(
         session,
         actor=actor,
@@ -92,28 +100,34 @@ def ingest_batch(
     measured = {name: _measure(profiles[name], column) for name, column in columns.items()}
     assert reference.id is not None
     first = next(iter(columns.values()))
-    batch = drift_repo.add_batch(
-        session,
-        DriftBatch(
-            service=service,
-            batch_key=batch_key,
-            reference_id=reference.id,
-            observed_at=at,
-            rows=_size(first) + first.nulls,
-            received_at=now,
-        ),
+    stored = DriftBatch(
+        service=service,
+        batch_key=batch_key,
+        reference_id=reference.id,
+        observed_at=at,
+        rows=_size(first) + first.nulls,
+        received_at=now,
     )
+    try:
+        batch = drift_repo.add_batch(session, stored)
+    except IntegrityError:
+        raise Conflict(
+            f"batch {batch_key!r} of {service!r} is being stored by another request"
+        ) from None
     rows = [
         {"service": service, "feature": name, "type": type_of(profiles[name]).value,
          "observed_at": at, "batch_id": batch.id, "reference_version": reference.version,
-         "received_at": now, **asdict(result)}
+         "received_at": now, **asdict(result, dict_factory=_without_nulls)}
         for name, result in measured.items()
     ]  # fmt: skip
-    for row in rows:
-        row.pop("nulls")
     drift_repo.add_measurements(session, rows)
     _rewind(session, service, [at], layout=layout)
     return _batch_public(session, batch, duplicate=False)
+
+
+def _without_nulls(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A feature's drift as stored: the null count is kept as the null rate."""
+    return {key: value for key, value in items if key != "nulls"}
 
 
 def record_measurements(
