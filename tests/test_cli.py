@@ -308,3 +308,32 @@ def test_worker_evaluates_on_its_own(
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def _readme_kinds_yaml() -> str:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    start = readme.index("```yaml", readme.index("One example of each kind")) + len("```yaml")
+    return readme[start : readme.index("```", start)]
+
+
+def test_the_readmes_example_of_each_kind_applies_as_documented(
+    env: dict[str, str], db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "kinds.yaml"
+    path.write_text(_readme_kinds_yaml())
+    applied = runner.invoke(app, ["apply", "-f", str(path)])
+    assert applied.exit_code == 0, applied.output
+    with Session(db) as session:
+        rows = {row.name: row for row in session.exec(select(SLO)).all()}
+    assert sorted({row.kind for row in rows.values()}) == [
+        "accuracy", "availability", "data_freshness", "drift", "latency", "model_freshness",
+    ]  # fmt: skip
+    assert rows["availability"].sli["good"] == (
+        'ml_predictions_total{model_name="churn-model",status!~"error|timeout"}'
+    )
+    assert rows["model-age"].sli["threshold"] == 168 * 3600
+    assert rows["feature-drift"].sli["service"] == "churn-model"
+    assert rows["feature-drift"].budgeting == "timeslices"
+    custom = rows["accuracy-custom-query"].sli
+    assert custom["query"] == 'avg(ml_model_accuracy{model_name="churn-model",segment="eu"})'
+    assert custom["threshold"] == pytest.approx(0.91 * 0.95)
