@@ -6,7 +6,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -210,11 +212,11 @@ def test_serve_demo_creates_a_model_with_every_kind(
     served_demo: str, db: Engine, make_token: Callable[..., Headers]
 ) -> None:
     body = httpx.get(f"{served_demo}/api/v1/slos", headers=make_token("read")).json()
-    assert body["count"] == 5
+    assert body["count"] == 6
     assert {slo["kind"] for slo in body["data"]} == {
-        "availability", "latency", "model_freshness", "accuracy", "data_freshness",
+        "availability", "latency", "model_freshness", "accuracy", "data_freshness", "drift",
     }  # fmt: skip
-    assert {slo["sli"]["source"] for slo in body["data"]} == {"push"}
+    assert {slo["sli"]["source"] for slo in body["data"]} == {"push", "drift_store"}
     with Session(db) as session:
         events = session.exec(select(func.count()).select_from(PushEvent)).one()
         first, last = session.exec(select(func.min(PushEvent.ts), func.max(PushEvent.ts))).one()
@@ -226,6 +228,20 @@ def test_serve_demo_creates_a_model_with_every_kind(
     assert status["total"] > 1_000_000  # 30 days of traffic, counted
     assert 0 < status["error_budget"]["consumed"] < 1
     assert status["burn_rates"]["3d"] > status["burn_rates"]["1d"]  # the incident, 3 days ago
+    drift = _evaluated(f"{served_demo}/api/v1/slos/{demo.SERVICE}:feature-drift/status",
+                       make_token("read"))  # fmt: skip
+    batches = int(timedelta(days=7) / demo.BATCH_EVERY) - 1
+    assert (drift["good"], drift["total"]) == (batches - 2, batches)  # two in the incident
+
+
+def _evaluated(url: str, headers: Headers) -> dict[str, Any]:
+    """The status once the server's scheduler has evaluated the SLO (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        status: dict[str, Any] = httpx.get(url, headers=headers).json()
+        if status["evaluated_until"] is not None or time.monotonic() > deadline:
+            return status
+        time.sleep(0.5)
 
 
 def test_unreachable_database_and_bad_settings_say_so(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,23 +1,27 @@
-"""``serve --demo``: one model with an SLO of each ML kind and 30 days of pushed events.
+"""``serve --demo``: one model with an SLO of each ML kind: 30 days of pushed events, and a
+drift store with a reference and a week of batches every two hours.
 
-The events are synthetic but shaped like production traffic: a daily cycle, a steady error
-rate well inside every objective, and one incident three days ago that burns a visible part of
-each budget.
+The data is synthetic but shaped like production: a daily cycle, a steady error rate well
+inside every objective, and one incident three days ago that burns a visible part of each
+budget; during it the batches' age feature drifts and their income goes missing more often.
 """
 
 import math
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
+import numpy as np
 from sqlmodel import Session, func, select
 
+from slo_service.domain import drift_columns
 from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
 from slo_service.domain.kinds import Kind
 from slo_service.models import SLO
 from slo_service.schemas import SLOCreate
-from slo_service.services import events, slos
+from slo_service.services import drift, events, slos
 from slo_service.sources.base import NoQueryChecker, QueryChecker
 
 SERVICE = "demo-churn-model"
@@ -39,6 +43,13 @@ DEMO_SLOS: list[dict[str, object]] = [
     {"name": "data-freshness", "kind": "data_freshness", "objective": 0.99, "window": "7d",
      "params": {"max_age_minutes": 30}, "description": "Time features are under 30 minutes old."},
 ]  # fmt: skip
+DRIFT_SLO: dict[str, object] = {
+    "name": "feature-drift", "kind": "drift", "objective": 0.95, "window": "7d",
+    "params": {"thresholds": {"age": 0.25}, "default_threshold": 0.2},
+    "description": "Batches whose every feature stays under its PSI threshold.",
+}  # fmt: skip
+BATCH_EVERY = timedelta(hours=2)
+BATCH_ROWS = 2_000
 
 
 def seed(
@@ -57,7 +68,39 @@ def seed(
         slo = slos.create(session, slos.prepare(data, checker), actor="demo")
         assert slo.id is not None
         events.record(session, slo.id, list(_events(Kind(data.kind), end, rng)), layout=layout)
+    data = SLOCreate.model_validate({**DRIFT_SLO, "service": SERVICE, "labels": {"team": "demo"}})
+    slos.create(session, slos.prepare(data, checker), actor="demo")
+    _drift_store(session, end, layout=layout)
     return True
+
+
+def _features(rows: int, rng: np.random.Generator, *, drifting: bool) -> dict[str, list[Any]]:
+    income = rng.lognormal(10.5, 0.6, rows).round(2).tolist()
+    missing = rng.random(rows) < (0.3 if drifting else 0.01)
+    return {
+        "age": rng.normal(53 if drifting else 41, 12, rows).round(1).tolist(),
+        "income": [None if gone else value for gone, value in zip(missing, income, strict=True)],
+        "country": rng.choice(["de", "fr", "us", "uk"], rows, p=[0.4, 0.3, 0.2, 0.1]).tolist(),
+    }
+
+
+def _drift_store(session: Session, end: datetime, *, layout: Layout) -> None:
+    """A reference, then a batch every two hours for the drift SLO's window."""
+    rng = np.random.default_rng(20261201)
+    reference = drift_columns.from_json(_features(20_000, rng, drifting=False), {})
+    drift.create_reference(session, SERVICE, reference, bins=10, actor="demo")
+    _, profiles = drift.current_profiles(session, SERVICE)
+    types = {name: drift.type_of(profile) for name, profile in profiles.items()}
+    incident = (end - INCIDENT_AGO, end - INCIDENT_AGO + INCIDENT_LENGTH + BATCH_EVERY)
+    at = end - timedelta(days=7) + BATCH_EVERY
+    while at < end:
+        drifting = incident[0] <= at < incident[1]
+        columns = drift_columns.from_json(_features(BATCH_ROWS, rng, drifting=drifting), types)
+        drift.ingest_batch(
+            session, SERVICE, columns, observed_at=at, batch_key=f"demo-{int(at.timestamp())}",
+            now=end, layout=layout,
+        )  # fmt: skip
+        at += BATCH_EVERY
 
 
 def _events(
