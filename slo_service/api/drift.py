@@ -31,7 +31,7 @@ from slo_service.drift_schemas import (
 )
 from slo_service.errors import BadRequest, InvalidInput
 from slo_service.schemas import error_responses
-from slo_service.services import drift
+from slo_service.services import drift, drift_views
 
 router = APIRouter(
     prefix="/drift/{service}", tags=["drift"], responses=error_responses(400, 401, 403, 422)
@@ -179,8 +179,7 @@ async def post_batch(
     csv, raw = await _upload(request)
 
     def store() -> BatchPublic:
-        _, profiles = drift.current_profiles(session, service)
-        types = {name: drift.type_of(profile) for name, profile in profiles.items()}
+        types = drift.reference_types(session, service)
         body, columns = _columns(raw, csv=csv, model=BatchIn, types=types)
         return drift.ingest_batch(
             session, service, columns,
@@ -219,4 +218,6 @@ def get_drift(
 ) -> DriftPublic:
     """The latest reference, each feature's newest drift (most drifted first), and the
     history newest first (``from``/``to``/``feature`` filter it)."""
-    return drift.overview(session, service, since=since, until=until, feature=feature, limit=limit)
+    return drift_views.overview(
+        session, service, since=since, until=until, feature=feature, limit=limit
+    )

@@ -34,6 +34,15 @@ def features_of(session: Session, reference_id: int) -> Sequence[DriftReferenceF
     ).all()
 
 
+def feature_types(session: Session, reference_id: int) -> dict[str, str]:
+    rows = session.exec(
+        select(DriftReferenceFeature.feature, DriftReferenceFeature.type).where(
+            col(DriftReferenceFeature.reference_id) == reference_id
+        )
+    ).all()
+    return dict(rows)
+
+
 def add_reference(
     session: Session, reference: DriftReference, features: Sequence[DriftReferenceFeature]
 ) -> DriftReference:

@@ -89,8 +89,7 @@ def _drift_store(session: Session, end: datetime, *, layout: Layout) -> None:
     rng = np.random.default_rng(20261201)
     reference = drift_columns.from_json(_features(20_000, rng, drifting=False), {})
     drift.create_reference(session, SERVICE, reference, bins=10, actor="demo")
-    _, profiles = drift.current_profiles(session, SERVICE)
-    types = {name: drift.type_of(profile) for name, profile in profiles.items()}
+    types = drift.reference_types(session, SERVICE)
     incident = (end - INCIDENT_AGO, end - INCIDENT_AGO + INCIDENT_LENGTH + BATCH_EVERY)
     at = end - timedelta(days=7) + BATCH_EVERY
     while at < end:

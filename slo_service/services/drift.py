@@ -15,7 +15,6 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -28,20 +27,15 @@ from slo_service.domain.drift_columns import (
     NumericColumn,
     check_schema,
 )
-from slo_service.domain.series import Floats
 from slo_service.drift_schemas import (
     BatchPublic,
-    DriftPublic,
     MeasurementIn,
-    MeasurementPublic,
-    MeasurementsPublic,
-    ReferenceFeaturePublic,
     ReferencePublic,
 )
-from slo_service.errors import Conflict, InvalidInput, NotFound
-from slo_service.models import DriftBatch, DriftMeasurement, DriftReference, DriftReferenceFeature
+from slo_service.errors import Conflict, InvalidInput
+from slo_service.models import DriftBatch, DriftReference, DriftReferenceFeature
 from slo_service.repositories import drift as drift_repo
-from slo_service.services import audit
+from slo_service.services import audit, drift_views
 
 MAX_FUTURE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=400)
@@ -78,7 +72,7 @@ def create_reference(
         target=service,
         changes={"version": reference.version, "rows": rows, "features": sorted(columns)},
     )
-    return _reference_public(reference, features)
+    return drift_views.reference_public(reference, features)
 
 
 def ingest_batch(
@@ -94,7 +88,7 @@ def ingest_batch(
     """Measure a batch against the latest reference and store it with its measurements."""
     reference, profiles = current_profiles(session, service)
     if batch_key is not None and (seen := drift_repo.batch_by_key(session, service, batch_key)):
-        return _batch_public(session, seen, duplicate=True)
+        return drift_views.batch_public(session, seen, duplicate=True)
     check_schema(columns, {name: type_of(profile) for name, profile in profiles.items()})
     at = _checked_time(observed_at or now, now=now, loc=("timestamp",))
     measured = {name: _measure(profiles[name], column) for name, column in columns.items()}
@@ -122,7 +116,7 @@ def ingest_batch(
     ]  # fmt: skip
     drift_repo.add_measurements(session, rows)
     _rewind(session, service, [at], layout=layout)
-    return _batch_public(session, batch, duplicate=False)
+    return drift_views.batch_public(session, batch, duplicate=False)
 
 
 def _without_nulls(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -176,61 +170,31 @@ def record_measurements(
     return len(rows)
 
 
-def overview(
-    session: Session,
-    service: str,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    feature: str | None,
-    limit: int,
-) -> DriftPublic:
-    """The latest reference, each feature's newest measurement, and the history."""
-    reference = drift_repo.latest_reference(session, service)
-    latest = drift_repo.latest_per_feature(session, service)
-    if reference is None and not latest:
-        raise NotFound(
-            f"service {service!r} has no drift data: POST its reference to "
-            f"/api/v1/drift/{service}/reference first"
-        )
-    history, count = drift_repo.history(
-        session, service, since=since, until=until, feature=feature, limit=limit
-    )
-    public = None
-    if reference is not None and reference.id is not None:
-        public = _reference_public(reference, drift_repo.features_of(session, reference.id))
-    return DriftPublic(
-        service=service,
-        reference=public,
-        latest=most_drifted([measurement_public(m) for m in latest]),
-        history=MeasurementsPublic(data=[measurement_public(m) for m in history], count=count),
-    )
+def reference_types(session: Session, service: str) -> dict[str, FeatureType]:
+    """The type of each feature of the service's latest reference; a 422 when it has none."""
+    reference = _latest(session, service)
+    assert reference.id is not None
+    stored = drift_repo.feature_types(session, reference.id)
+    return {name: FeatureType(kind) for name, kind in stored.items()}
 
 
 def current_profiles(session: Session, service: str) -> tuple[DriftReference, dict[str, Profile]]:
     """The service's latest reference and its features' profiles; a 422 when it has none."""
+    reference = _latest(session, service)
+    assert reference.id is not None
+    features = drift_repo.features_of(session, reference.id)
+    return reference, {f.feature: _loaded(f) for f in features}
+
+
+def _latest(session: Session, service: str) -> DriftReference:
     reference = drift_repo.latest_reference(session, service)
-    if reference is None or reference.id is None:
+    if reference is None:
         raise InvalidInput.at(
             ("service",),
             f"service {service!r} has no reference yet: POST one to "
             f"/api/v1/drift/{service}/reference before sending batches",
         )
-    features = drift_repo.features_of(session, reference.id)
-    return reference, {f.feature: _loaded(f) for f in features}
-
-
-def most_drifted(measurements: list[MeasurementPublic]) -> list[MeasurementPublic]:
-    """Highest PSI first; those without a PSI last, by name."""
-    return sorted(measurements, key=lambda m: (m.psi is None, -(m.psi or 0.0), m.feature))
-
-
-def measurement_public(row: DriftMeasurement) -> MeasurementPublic:
-    return MeasurementPublic(
-        **row.model_dump(exclude={"id", "service", "received_at", "type"}),
-        type=FeatureType(row.type) if row.type else None,
-        source="batch" if row.batch_id is not None else "external",
-    )
+    return reference
 
 
 def _checked_time(at: datetime, *, now: datetime, loc: tuple[str | int, ...]) -> datetime:
@@ -295,60 +259,11 @@ def _stored(name: str, profile: Profile) -> DriftReferenceFeature:
     return row
 
 
-def _floats(data: bytes | None) -> Floats:
-    assert data is not None
-    return np.frombuffer(data, dtype=np.float64)
-
-
 def _loaded(row: DriftReferenceFeature) -> Profile:
     if row.type == FeatureType.NUMERIC:
         return drift.NumericProfile(
-            edges=_floats(row.edges), counts=_floats(row.bin_counts),
-            sample=_floats(row.sample), count=row.count, nulls=row.nulls,
+            edges=drift_views.floats(row.edges), counts=drift_views.floats(row.bin_counts),
+            sample=drift_views.floats(row.sample), count=row.count, nulls=row.nulls,
         )  # fmt: skip
     return drift.CategoricalProfile(counts=dict(row.categories or {}), count=row.count,
                                     nulls=row.nulls)  # fmt: skip
-
-
-def _feature_public(row: DriftReferenceFeature) -> ReferenceFeaturePublic:
-    numeric = row.type == FeatureType.NUMERIC
-    return ReferenceFeaturePublic(
-        feature=row.feature,
-        type=FeatureType(row.type),
-        count=row.count,
-        null_rate=row.nulls / (row.count + row.nulls),
-        edges=_floats(row.edges).tolist() if numeric else None,
-        bin_counts=_floats(row.bin_counts).tolist() if numeric else None,
-        sample_size=len(_floats(row.sample)) if numeric else None,
-        categories=row.categories,
-    )
-
-
-def _reference_public(
-    reference: DriftReference, features: Sequence[DriftReferenceFeature]
-) -> ReferencePublic:
-    return ReferencePublic(
-        service=reference.service,
-        version=reference.version,
-        rows=reference.rows,
-        created_at=reference.created_at,
-        created_by=reference.created_by,
-        features=[_feature_public(f) for f in sorted(features, key=lambda f: f.feature)],
-    )
-
-
-def _batch_public(session: Session, batch: DriftBatch, *, duplicate: bool) -> BatchPublic:
-    assert batch.id is not None
-    reference = drift_repo.reference_by_id(session, batch.reference_id)
-    assert reference is not None
-    measured = [measurement_public(m) for m in drift_repo.of_batch(session, batch.id)]
-    return BatchPublic(
-        id=batch.id,
-        service=batch.service,
-        batch_id=batch.batch_key,
-        reference_version=reference.version,
-        observed_at=batch.observed_at,
-        rows=batch.rows,
-        duplicate=duplicate,
-        features=most_drifted(measured),
-    )

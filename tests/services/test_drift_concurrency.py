@@ -70,8 +70,7 @@ def test_the_same_batch_id_at_once_is_stored_once(db: Engine) -> None:
             session, "m", drift_columns.from_json(reference_columns(rows=500), {}), bins=10,
             actor="tests",
         )  # fmt: skip
-        _, profiles = drift.current_profiles(session, "m")
-    types = {name: drift.type_of(profile) for name, profile in profiles.items()}
+        types = drift.reference_types(session, "m")
     columns = drift_columns.from_json(batch_columns(rows=200), types)
 
     def write(session: Session) -> None:
