@@ -48,7 +48,7 @@ def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": model.model_json_schema()},
+                "application/json": {"schema": _inlined(model.model_json_schema())},
                 "text/csv": {"schema": {"type": "string", "description": csv_help}},
                 "multipart/form-data": {
                     "schema": {
@@ -60,6 +60,25 @@ def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
             },
         }
     }
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` put in place (OpenAPI resolves ``$ref``
+    against the whole document, where ``#/$defs`` does not exist)."""
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 async def _upload(request: Request) -> tuple[bool, bytes]:
