@@ -104,8 +104,8 @@ class Backoff:
         """How long to wait after the ``attempts``-th failed try (1-based): base * 2^(n-1),
         capped, scaled by ``jitter`` in [0, 1) to between half and all of it (so that many
         failed rows do not come back at once), and never under the receiver's Retry-After."""
-        exponential = min(self.cap, self.base * 2 ** max(attempts - 1, 0))
-        wait = exponential * (0.5 + jitter / 2)
+        exponential: timedelta = min(self.cap, self.base * 2 ** max(attempts - 1, 0))
+        wait: timedelta = exponential * (0.5 + jitter / 2)
         if retry_after is not None:
             wait = max(wait, timedelta(seconds=retry_after))
         return wait
