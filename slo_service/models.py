@@ -316,3 +316,92 @@ class DriftMeasurement(SQLModel, table=True):
     null_rate: float | None = None
     count: int | None = None
     received_at: datetime = _when()
+
+
+_FIRING = text("state = 'firing'")
+
+
+class Alert(SQLModel, table=True):
+    """One episode of a burn-rate tier firing for an SLO, from trigger to resolve; at most one
+    firing per dedup key (SLO and tier)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (_unique_where("uq_alert_dedup_key_firing", "dedup_key", where=_FIRING),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slo_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("slo.id", ondelete="CASCADE"), nullable=False)
+    )
+    dedup_key: str = Field(max_length=200, index=True)
+    service: str = Field(max_length=63, index=True)
+    slo_name: str = Field(max_length=63)
+    severity: str = Field(max_length=16)
+    long_window: str = Field(max_length=16)
+    short_window: str = Field(max_length=16)
+    state: str = Field(max_length=16)
+    started_at: datetime = _when()
+    resolved_at: datetime | None = _when(nullable=True, index=True)
+    factor: float
+    long_burn_rate: float | None = None
+    short_burn_rate: float | None = None
+    budget_remaining: float | None = None
+    updated_at: datetime = _when()
+
+
+class NotificationRoute(SQLModel, table=True):
+    """Where alerts go: matchers, and the channels (secrets included) that get what matches."""
+
+    __tablename__ = "notification_route"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=63, unique=True)
+    position: int = Field(default=0)
+    services: list[str] = _json()
+    labels: dict[str, str] = _json()
+    severities: list[str] = _json()
+    continue_matching: bool = Field(default=False)
+    is_default: bool = Field(default=False)
+    repeat_interval: str | None = Field(default=None, max_length=16)
+    channels: list[dict[str, Any]] = _json()
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    updated_by: str = Field(max_length=100)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one message for one channel of one route, written in the transaction of
+    the transition it tells, delivered (or dead) later by whichever sender claims it."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_state_next_attempt_at", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    route_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("notification_route.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    route_name: str = Field(max_length=63)
+    channel: int
+    channel_type: str = Field(max_length=16)
+    alert_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("alert.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
+    event: str = Field(max_length=16)
+    dedup_key: str = Field(max_length=200)
+    service: str = Field(max_length=63)
+    message: dict[str, Any] = _json()
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _when()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _when(nullable=True)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _when(index=True)
+    delivered_at: datetime | None = _when(nullable=True)

@@ -27,7 +27,7 @@ from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
 from slo_service.repositories import tokens as token_repo
 from slo_service.repositories.tokens import Credentials
-from slo_service.services import audit, gate_cache, tokens
+from slo_service.services import alerting, audit, gate_cache, tokens
 from slo_service.services.gate_cache import GateCache
 from slo_service.services.tokens import Principal
 
@@ -137,12 +137,14 @@ def _follow_budget(
         )
         policy_repo.save(session, row)
         _audit_freeze(session, row, "freeze.start", actor, {"slo": freezer.name, "reason": reason})
+        alerting.freeze_changed(session, row, started=True, now=now)
         return [*active, row]
     if freezer is None and current is not None:
         current.lifted_at, current.lifted_by = now, actor
         current.lift_reason = "no gating SLO is at or below its freeze threshold any more"
         policy_repo.save(session, current)
         _audit_freeze(session, current, "freeze.lift", actor, {"reason": current.lift_reason})
+        alerting.freeze_changed(session, current, started=False, now=now)
         return [f for f in active if f is not current]
     return active
 

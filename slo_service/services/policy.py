@@ -23,7 +23,7 @@ from slo_service.gate_schemas import (
 from slo_service.models import GateFreeze, GateOverride, ServicePolicy
 from slo_service.repositories import policy as policy_repo
 from slo_service.schemas import GatePolicy
-from slo_service.services import audit, gate
+from slo_service.services import alerting, audit, gate
 
 
 def _known(session: Session, service: str) -> None:
@@ -106,6 +106,7 @@ def freeze(session: Session, service: str, *, reason: str, actor: str, now: date
         actor=actor,
         now=now,
     )
+    alerting.freeze_changed(session, row, started=True, now=now)
     return row
 
 
@@ -136,6 +137,7 @@ def unfreeze(
         actor=actor,
         now=now,
     )
+    alerting.freeze_changed(session, manual, started=False, now=now)
     return manual
 
 

@@ -1,5 +1,6 @@
-"""After an evaluation: each SLO's budget and burn rates, kept on the SLO, and the gate
-state of its service brought up to date in the same transaction."""
+"""After an evaluation: each SLO's budget and burn rates, kept on the SLO, its alerts'
+transitions with their notifications, and the gate state of its service brought up to date
+in the same transaction."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -9,7 +10,7 @@ from sqlmodel import Session
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO
 from slo_service.repositories import policy as policy_repo
-from slo_service.services import gate, status
+from slo_service.services import alerting, gate, status
 
 ACTOR = "evaluation"
 
@@ -41,4 +42,5 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
             slo.last_success_at = now
         session.add(slo)
     session.flush()
+    alerting.follow(session, slos, current_of, now=now)
     gate.refresh(session, {slo.service for slo in slos}, now=now, actor=ACTOR)
