@@ -7,11 +7,23 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from slo_service import __version__, schema
-from slo_service.api import audit, deployments, drift, events, gate, health, model_health, slos
+from slo_service.api import (
+    audit,
+    deployments,
+    drift,
+    events,
+    gate,
+    health,
+    model_health,
+    notifications,
+    slos,
+)
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.exporters.metrics import registry_for
+from slo_service.notify import registry
+from slo_service.notify.base import Notifier
 from slo_service.scheduler import schedule
 from slo_service.services.gate_answers import Answers
 from slo_service.services.gate_cache import GateCache
@@ -37,12 +49,21 @@ def sources_for(settings: Settings, engine: Engine) -> dict[str, SliSource]:
     }
 
 
+def notifiers_for(settings: Settings) -> dict[str, Notifier]:
+    """The channels notifications are sent through, by a route channel's ``type``."""
+    return registry.notifiers(
+        pagerduty_url=str(settings.pagerduty_url), timeout=settings.notify_timeout_seconds
+    )
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs the evaluation scheduler while the app serves, if the settings say so."""
     settings: Settings = app.state.settings
     scheduler = (
-        schedule(app.state.engine, app.state.sources, settings) if settings.scheduler else None
+        schedule(app.state.engine, app.state.sources, app.state.notifiers, settings)
+        if settings.scheduler
+        else None
     )
     if scheduler is not None:
         scheduler.start()
@@ -66,6 +87,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
     app.state.sources = sources_for(settings, app.state.engine)
     app.state.gauges = app.state.sources["prometheus"]
+    app.state.notifiers = notifiers_for(settings)
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     app.state.gate_answers = Answers(str(settings.public_base_url))
     app.state.metrics = registry_for(app.state.engine, settings.layout)
@@ -78,6 +100,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.include_router(events.router)
     api.include_router(drift.router)
     api.include_router(model_health.router)
+    api.include_router(notifications.router)
     api.include_router(gate.services)
     api.include_router(deployments.router)
     api.include_router(audit.router)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from slo_service import __version__, gate_text, schema
-from slo_service.app import create_app, sources_for
+from slo_service.app import create_app, notifiers_for, sources_for
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.gate import ChangeType, Decision
@@ -111,11 +111,13 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Evaluate SLOs every SLO_EVALUATION_INTERVAL_SECONDS, without serving the API."""
+    """Evaluate SLOs every SLO_EVALUATION_INTERVAL_SECONDS and send notifications, without
+    serving the API."""
     settings = _settings()
     engine = make_engine(settings.database_url)
     typer.echo(f"worker: evaluating every {settings.evaluation_interval_seconds} s")
-    schedule(engine, sources_for(settings, engine), settings, blocking=True).start()
+    notifiers = notifiers_for(settings)
+    schedule(engine, sources_for(settings, engine), notifiers, settings, blocking=True).start()
 
 
 @app.command()

@@ -55,6 +55,30 @@ class Settings(BaseSettings):
         description="Base URL of this service, used in links in alerts and gate reasons.",
     )
 
+    notify_interval_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often pending notifications are sent."
+    )
+    notify_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Tries of one notification before it is dead (GET /api/v1/notifications).",
+    )
+    notify_backoff_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Wait after a notification's first failed try; doubled after each (at most "
+        "an hour), with jitter, and never under the receiver's Retry-After.",
+    )
+    notify_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Timeout of one delivery to a channel."
+    )
+    pagerduty_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://events.pagerduty.com"),
+        description="Base URL of PagerDuty's Events API v2 (events are posted to /v2/enqueue).",
+    )
+
     @field_validator("bucket_seconds")
     @classmethod
     def _divides_an_hour(cls, value: int) -> int:

@@ -1,7 +1,9 @@
-"""Periodic evaluation with APScheduler 3: inside ``serve``, or alone as ``slo-service worker``.
+"""Periodic evaluation and notification delivery with APScheduler 3: inside ``serve``, or
+alone as ``slo-service worker``.
 
-Every replica runs the same job; row leases (``services.evaluation.run_cycle``) make each SLO
-evaluated once per cycle whatever the replica count.
+Every replica runs the same jobs; row leases (``services.evaluation.run_cycle``,
+``services.notifications.Sender``) make each SLO evaluated once per cycle and each
+notification sent by one replica, whatever the replica count.
 """
 
 import logging
@@ -18,8 +20,11 @@ from sqlalchemy import Engine
 
 from slo_service.config import Settings
 from slo_service.db import utcnow
-from slo_service.exporters.metrics import EVALUATION_SECONDS, EVALUATIONS
+from slo_service.domain.alerts import Backoff
+from slo_service.exporters.metrics import EVALUATION_SECONDS, EVALUATIONS, NOTIFICATIONS
+from slo_service.notify.base import Notifier
 from slo_service.services import evaluation
+from slo_service.services.notifications import Sender
 from slo_service.sources.base import SliSource
 
 log = logging.getLogger(__name__)
@@ -48,14 +53,37 @@ def cycle(engine: Engine, sources: Mapping[str, SliSource], settings: Settings, 
         log.info("evaluated %d SLOs, %d failed", len(outcomes), len(failed))
 
 
+def sender(engine: Engine, notifiers: Mapping[str, Notifier], settings: Settings) -> Sender:
+    """What delivers the outbox in this process (every replica runs one; leases share out)."""
+    return Sender(
+        engine,
+        notifiers,
+        base_url=str(settings.public_base_url),
+        owner=owner_id(),
+        backoff=Backoff(
+            base=timedelta(seconds=settings.notify_backoff_seconds),
+            max_attempts=settings.notify_max_attempts,
+        ),
+        on_result=lambda channel, outcome: NOTIFICATIONS.labels(channel, outcome).inc(),
+    )
+
+
+def deliver(notify: Sender) -> None:
+    counts = notify.run_once()
+    if any(counts.values()):
+        log.info("notifications: %s", ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+
+
 def schedule(
     engine: Engine,
     sources: Mapping[str, SliSource],
+    notifiers: Mapping[str, Notifier],
     settings: Settings,
     *,
     blocking: bool = False,
 ) -> BaseScheduler:
-    """A scheduler with the evaluation job, first run now; the caller starts it."""
+    """A scheduler with the evaluation and the delivery jobs, first run now; the caller
+    starts it."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     scheduler.add_job(
         cycle,
@@ -63,6 +91,16 @@ def schedule(
         seconds=settings.evaluation_interval_seconds,
         args=(engine, sources, settings, owner_id()),
         id="evaluate",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        deliver,
+        "interval",
+        seconds=settings.notify_interval_seconds,
+        args=(sender(engine, notifiers, settings),),
+        id="notify",
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow(),

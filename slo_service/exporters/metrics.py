@@ -36,6 +36,14 @@ EVALUATIONS = Counter(
     registry=HEALTH,
 )
 
+NOTIFICATIONS = Counter(
+    "slo_service_notifications",
+    "Notification delivery tries by this process, by channel type and outcome (delivered, "
+    "retry or dead).",
+    ["channel", "outcome"],
+    registry=HEALTH,
+)
+
 _SLO_LABELS = ["service", "slo", "kind"]
 
 

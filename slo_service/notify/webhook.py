@@ -1,0 +1,103 @@
+"""A generic JSON webhook: the whole message as a JSON object, for receivers of one's own
+(a chat bridge, an incident tool, a runbook automation).
+
+The body is the message's fields (``at`` in ISO 8601, ``labels`` and ``details`` as objects)
+and ``"version": 1``, which changes only when a field changes meaning or goes away. Every
+request carries ``Idempotency-Key``: the same for each retry of one delivery, so a receiver
+that saw it already can answer 2xx and do nothing.
+
+With a ``secret`` in the channel's config, two headers let the receiver check that the body
+came from here, unchanged, and recently::
+
+    X-SLO-Timestamp: 1767268800
+    X-SLO-Signature: sha256=<hex HMAC-SHA256, keyed with the secret, of "1767268800." + body>
+
+To verify: take the raw body bytes as received (before any JSON parsing), compute
+``hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()``, compare it
+with ``hmac.compare_digest`` to the signature after ``sha256=``, and refuse a timestamp more
+than a few minutes from the receiver's clock: signing the timestamp with the body is what
+keeps a captured request from being replayed later.
+"""
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from typing import Any
+
+from slo_service.notify.base import (
+    DEFAULT_TIMEOUT,
+    HttpSender,
+    Message,
+    Outcome,
+    Problem,
+    check_url,
+    config_rejected,
+    json_bytes,
+    jsonable,
+)
+
+VERSION = 1
+SIGNATURE_HEADER = "X-SLO-Signature"
+TIMESTAMP_HEADER = "X-SLO-Timestamp"
+
+
+class WebhookNotifier:
+    """POSTs the message to the config's ``url``, signed when the config has a ``secret``.
+    ``clock`` (epoch seconds) is for tests that pin the signed timestamp."""
+
+    def __init__(
+        self, *, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._sender = HttpSender("Webhook", timeout=timeout)
+        self._clock = clock
+
+    def close(self) -> None:
+        self._sender.close()
+
+    def check(self, config: Mapping[str, Any]) -> list[Problem]:
+        problems = check_url(config, "url")
+        secret = config.get("secret")
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            problems.append((("secret",), "must be a non-empty string, or left out"))
+        return problems
+
+    def send(self, message: Message, config: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
+        problems = self.check(config)
+        if problems:
+            return config_rejected(problems)
+        url: str = config["url"]
+        secret: str | None = config.get("secret")
+        body = webhook_body(message)
+        headers = signed_headers(secret, body, int(self._clock())) if secret else {}
+        # The URL may carry a token of its own (?token=...): treated as a secret like Slack's.
+        secrets = (url, secret) if secret else (url,)
+        return self._sender.post(
+            url, body, idempotency_key=idempotency_key, headers=headers, secrets=secrets
+        )
+
+
+def webhook_payload(message: Message) -> dict[str, Any]:
+    """The body as data: ``version`` and every field of the message."""
+    values = {item.name: getattr(message, item.name) for item in fields(message)}
+    data: dict[str, Any] = jsonable(values)
+    return {"version": VERSION, **data}
+
+
+def webhook_body(message: Message) -> bytes:
+    """The exact bytes posted (and signed)."""
+    return json_bytes(webhook_payload(message))
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 with ``secret`` over ``f"{timestamp}."`` + ``body``."""
+    signed = f"{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
+    return {
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signature(secret, timestamp, body),
+    }

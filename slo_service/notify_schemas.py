@@ -1,0 +1,145 @@
+"""API shapes of alerts, notification routes and the delivery log."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from slo_service.schemas import Duration, LabelKey, Slug
+
+Severity = Literal["page", "ticket"]
+
+
+def _channel_type(value: dict[str, Any]) -> dict[str, Any]:
+    from slo_service.notify.registry import FIELDS  # the registry imports the notifiers
+
+    kind = str(value.get("type"))
+    if kind not in FIELDS:
+        raise ValueError(f"'type' must be one of {', '.join(sorted(FIELDS))}, got {kind!r}")
+    unknown = set(value) - FIELDS[kind] - {"type", "name"}
+    if unknown:
+        raise ValueError(
+            f"a {kind} channel has no field {', '.join(sorted(unknown))} "
+            f"(its fields: {', '.join(sorted(FIELDS[kind]))}, and an optional name)"
+        )
+    return value
+
+
+ChannelIn = Annotated[dict[str, Any], AfterValidator(_channel_type)]
+
+
+class RouteIn(BaseModel):
+    """A route: what it matches, and the channels that get it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: Slug
+    position: int = Field(default=0, description="Routes are tried in ascending position.")
+    services: list[Slug] = Field(default_factory=list, description="Empty: every service.")
+    labels: dict[LabelKey, str] = Field(
+        default_factory=dict, description="SLO labels that must all match."
+    )
+    severities: list[Severity] = Field(default_factory=list, description="Empty: both.")
+    continue_matching: bool = Field(
+        default=False,
+        alias="continue",
+        description="Go on to the next routes after this one matched.",
+    )
+    default: bool = Field(
+        default=False, description="Take what no other route matched (and only that)."
+    )
+    repeat_interval: Duration | None = Field(
+        default="4h", description="Send a firing alert again this often; null: never."
+    )
+    channels: list[ChannelIn] = Field(
+        min_length=1,
+        max_length=10,
+        description='e.g. {"type": "slack", "name": "#ml-oncall", "webhook_url": "https://..."}, '
+        '{"type": "pagerduty", "routing_key": "..."}, {"type": "webhook", "url": "...", '
+        '"secret": "..."}; secrets are write-only.',
+    )
+
+
+class ChannelPublic(BaseModel):
+    type: str
+    name: str | None
+    configured: list[str] = Field(description="The settings stored (never shown: secrets).")
+
+
+class RoutePublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    name: str
+    position: int
+    services: list[str]
+    labels: dict[str, str]
+    severities: list[str]
+    continue_matching: bool = Field(alias="continue")
+    default: bool
+    repeat_interval: str | None
+    channels: list[ChannelPublic]
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str
+
+
+class RoutesPublic(BaseModel):
+    data: list[RoutePublic]
+    count: int
+
+
+class AlertPublic(BaseModel):
+    id: int
+    slo_id: int
+    slo: str = Field(description="service:name")
+    service: str
+    severity: Severity
+    long_window: str
+    short_window: str
+    dedup_key: str
+    state: Literal["firing", "resolved"]
+    started_at: datetime
+    resolved_at: datetime | None
+    factor: float
+    long_burn_rate: float | None
+    short_burn_rate: float | None
+    budget_remaining: float | None
+    updated_at: datetime
+
+
+class AlertsPublic(BaseModel):
+    data: list[AlertPublic]
+    count: int
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    route: str
+    channel: int
+    channel_type: str
+    event: str
+    dedup_key: str
+    service: str
+    alert_id: int | None
+    summary: str
+    state: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class NotificationsPublic(BaseModel):
+    data: list[NotificationPublic]
+    count: int
+
+
+class ChannelTestResult(BaseModel):
+    channel: int
+    type: str
+    name: str | None
+    outcome: Literal["delivered", "retry", "rejected"]
+    detail: str
