@@ -29,7 +29,7 @@ from slo_service.repositories import slos as slo_repo
 from slo_service.scheduler import schedule
 from slo_service.schemas import ApplyResult
 from slo_service.services import apply as apply_service
-from slo_service.services import demo, evaluation, slos, tokens
+from slo_service.services import demo, evaluation, routes, slos, tokens
 from slo_service.sources.prometheus_checker import PrometheusChecker
 
 app = typer.Typer(
@@ -39,6 +39,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+notify_app = typer.Typer(help="Check notification routes.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
 
 CLI_ACTOR = "cli"
 EXIT_INVALID = 1
@@ -261,6 +263,30 @@ def migrate(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+@notify_app.command("test")
+def notify_test(
+    route: Annotated[str, typer.Option(help="The route's name or id.")],
+) -> None:
+    """Send a test message to every channel of a route now; exit 1 if one did not take it."""
+    settings = _settings()
+    with _database(settings) as engine, session_scope(engine) as session:
+        try:
+            row = routes.resolve(session, route)
+        except SloServiceError as exc:
+            raise _fail(f"error: --route: {exc.detail}") from None
+        results = routes.send_test(
+            row, notifiers_for(settings), base_url=str(settings.public_base_url), now=utcnow()
+        )
+    for result in results:
+        name = f" {result.name}" if result.name else ""
+        typer.echo(f"channel {result.channel} ({result.type}{name}): {result.outcome}, "
+                   f"{result.detail}")  # fmt: skip
+    failed = [r for r in results if r.outcome != "delivered"]
+    if failed:
+        raise _fail(f"{len(failed)} of {len(results)} channels did not take the test message")
+    typer.echo(f"all {len(results)} channels of route {row.name!r} took the test message")
 
 
 @token_app.command("create")
