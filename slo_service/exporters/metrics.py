@@ -16,6 +16,7 @@ from sqlmodel import Session
 from slo_service.db import utcnow
 from slo_service.domain.blocks import Layout
 from slo_service.domain.windows import format_duration
+from slo_service.repositories import alerts as alert_repo
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
 from slo_service.services.evaluation import due_until
@@ -59,6 +60,7 @@ class SloCollector(Collector):
             slos = slo_repo.live(session)
             frozen = policy_repo.active_freezes_of(session, sorted({s.service for s in slos}))
             due = slo_repo.count_due(session, due=due_until(now, self.layout), now=now)
+            pending = alert_repo.backlog(session)
         gauges = {
             name: GaugeMetricFamily(f"slo_{name}", text, labels=[*_SLO_LABELS, *extra])
             for name, text, extra in _GAUGES
@@ -97,6 +99,11 @@ class SloCollector(Collector):
             "slo_service_evaluations_due",
             "SLOs due for evaluation and not leased by any replica (the evaluation backlog).",
             value=due,
+        )
+        yield GaugeMetricFamily(
+            "slo_service_notifications_pending",
+            "Notifications in the outbox not delivered (nor dead) yet (the delivery backlog).",
+            value=pending,
         )
 
 

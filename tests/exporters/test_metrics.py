@@ -94,3 +94,14 @@ def test_a_real_prometheus_scrapes_it(
             assert float(sample["value"][1]) == pytest.approx(-1.0)  # type: ignore[index]
             up = httpx.get(f"{prometheus}/api/v1/targets").json()["data"]["activeTargets"]
             assert [(t["health"], t["lastError"]) for t in up] == [("up", "")]
+
+
+def test_the_outbox_backlog_is_a_gauge(
+    client: TestClient, admin: Headers, closed_port_url: str
+) -> None:
+    route = {"name": "all", "default": True,
+             "channels": [{"type": "webhook", "url": closed_port_url}]}  # fmt: skip
+    assert client.post("/api/v1/notification-routes", json=route, headers=admin).status_code == 201
+    assert scrape(client)["slo_service_notifications_pending", frozenset()] == 0
+    model(client, admin, "churn", SPENT)  # three tiers fire, and a budget freeze starts
+    assert scrape(client)["slo_service_notifications_pending", frozenset()] == 4
