@@ -140,7 +140,9 @@ def custom_details(message: Message) -> dict[str, Any]:
         "budget_remaining": remaining,
         "budget_remaining_percent": None if remaining is None else percent(remaining),
         "time_to_exhaustion_seconds": seconds,
-        "time_to_exhaustion": None if seconds is None else duration_text(seconds),
+        "time_to_exhaustion": None
+        if seconds is None
+        else ("already exhausted" if seconds <= 0 else duration_text(seconds)),
         "objective": message.objective,
         "window": message.window,
         "labels": dict(message.labels) or None,

@@ -110,8 +110,11 @@ def _fallback(message: Message) -> str:
         line = f"{message.slo or message.service} burning {times(rate)} its budget ({window})"
         if message.budget_remaining is not None:
             line += f", {percent(message.budget_remaining)} left"
-        if message.time_to_exhaustion_seconds is not None:
-            line += f", exhausted in {_exhaustion(message.time_to_exhaustion_seconds)}"
+        seconds = message.time_to_exhaustion_seconds
+        if seconds is not None:
+            line += (
+                ", budget exhausted" if seconds <= 0 else f", exhausted in {_exhaustion(seconds)}"
+            )
     elif message.event == "resolve" and rate is not None and window:
         line = f"{message.slo or message.service} back to {times(rate)} its budget ({window})"
     else:

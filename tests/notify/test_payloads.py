@@ -147,6 +147,12 @@ def test_slack_blocks_keep_block_kit_limits(message: Message) -> None:
             "⚠️ TICKET: churn-model:availability",
         ),
         (
+            alert(budget_remaining=-0.5, time_to_exhaustion_seconds=0.0),
+            ":rotating_light: [PAGE] churn-model:availability burning 15.2x its budget (1h), "
+            "-50.0% left, budget exhausted",
+            "🔥 PAGE: churn-model:availability",
+        ),
+        (
             alert(event="repeat"),
             ":rotating_light: [PAGE, still firing] churn-model:availability burning 15.2x",
             "🔥 PAGE, still firing: churn-model:availability",
@@ -177,7 +183,17 @@ def test_slack_blocks_keep_block_kit_limits(message: Message) -> None:
             "🔥 PAGE: churn-model:availability",
         ),
     ],
-    ids=["page", "ticket", "repeat", "resolve", "freeze", "freeze-lift", "test", "no-numbers"],
+    ids=[
+        "page",
+        "ticket",
+        "exhausted",
+        "repeat",
+        "resolve",
+        "freeze",
+        "freeze-lift",
+        "test",
+        "no-numbers",
+    ],
 )
 def test_slack_text_and_header(message: Message, text: str, header: str) -> None:
     payload = slack_payload(message)
@@ -345,6 +361,13 @@ def test_pagerduty_trigger_fields() -> None:
     assert event["links"] == [{"href": SLO_URL, "text": "SLO page"}]
     assert event["client"] == "slo-service"
     assert event["client_url"] == SLO_URL
+
+
+def test_pagerduty_says_when_the_budget_is_exhausted_already() -> None:
+    spent = alert(budget_remaining=-0.5, time_to_exhaustion_seconds=0.0)
+    details = pagerduty_event(spent, ROUTING_KEY)["payload"]["custom_details"]
+    assert details["time_to_exhaustion"] == "already exhausted"
+    assert details["budget_remaining_percent"] == "-50.0%"
 
 
 @pytest.mark.parametrize(
