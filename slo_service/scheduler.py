@@ -24,10 +24,11 @@ from slo_service.domain.alerts import Backoff
 from slo_service.exporters.metrics import EVALUATION_SECONDS, EVALUATIONS, NOTIFICATIONS
 from slo_service.notify.base import Notifier
 from slo_service.services import evaluation
-from slo_service.services.notifications import Sender
+from slo_service.services.notifications import Sender, lease_for
 from slo_service.sources.base import SliSource
 
 log = logging.getLogger(__name__)
+NOTIFY_BATCH = 10  # notifications a sender claims at a time
 
 
 def owner_id() -> str:
@@ -60,6 +61,8 @@ def sender(engine: Engine, notifiers: Mapping[str, Notifier], settings: Settings
         notifiers,
         base_url=str(settings.public_base_url),
         owner=owner_id(),
+        lease=lease_for(NOTIFY_BATCH, settings.notify_timeout_seconds),
+        batch=NOTIFY_BATCH,
         backoff=Backoff(
             base=timedelta(seconds=settings.notify_backoff_seconds),
             max_attempts=settings.notify_max_attempts,

@@ -49,8 +49,10 @@ class Sender:
     base_url: str
     owner: str
     backoff: Backoff = field(default_factory=Backoff)
+    # The lease must outlast a whole batch of sends that all time out, or another sender
+    # could take rows this one is still sending (``lease_for``).
     lease: timedelta = timedelta(minutes=2)
-    batch: int = 50
+    batch: int = 10
     rng: random.Random = field(default_factory=random.Random)
     # Told (channel type, outcome) of every try: the scheduler counts them for /metrics.
     on_result: Callable[[str, str], None] = lambda _channel, _outcome: None
@@ -120,6 +122,11 @@ class Sender:
         self.on_result(row.channel_type, kind)
         session.add(row)
         return kind
+
+
+def lease_for(batch: int, timeout: float) -> timedelta:
+    """A lease that outlasts ``batch`` sends that each take their whole ``timeout``."""
+    return timedelta(seconds=2 * batch * timeout + 5)
 
 
 def message_of(stored: Mapping[str, Any], base_url: str) -> Message:
