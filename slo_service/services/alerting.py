@@ -54,6 +54,19 @@ def follow(
     alert_repo.enqueue(session, rows)
 
 
+def retire(session: Session, slo: SLO, *, now: datetime) -> None:
+    """Resolve the firing alerts of an SLO that is deleted, so that no incident stays open."""
+    assert slo.id is not None
+    routes = alert_repo.routes(session)
+    rows: list[dict[str, Any]] = []
+    for alert in alert_repo.firing_of(session, [slo.id]):
+        alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
+        session.add(alert)
+        rows += _outbox(routes, alert, slo, None, "resolve", now=now)
+    alert_repo.enqueue(session, rows)
+    session.flush()
+
+
 def freeze_changed(session: Session, freeze: GateFreeze, *, started: bool, now: datetime) -> None:
     """Enqueue the news that a service's freeze started or was lifted."""
     assert freeze.id is not None
@@ -137,7 +150,7 @@ def _outbox(
     routes: Sequence[NotificationRoute],
     alert: Alert,
     slo: SLO,
-    status: SLOStatusPublic,
+    status: SLOStatusPublic | None,
     event: str,
     *,
     now: datetime,
@@ -178,11 +191,13 @@ def _repeats(
 
 
 def _message(
-    alert: Alert, slo: SLO, status: SLOStatusPublic, event: str, *, now: datetime
+    alert: Alert, slo: SLO, status: SLOStatusPublic | None, event: str, *, now: datetime
 ) -> dict[str, Any]:
     name = f"{slo.service}:{slo.name}"
     long, short = alert.long_window, alert.short_window
-    if event == "resolve":
+    if event == "resolve" and status is None:
+        summary = f"{name} was deleted: its {alert.severity} alert ({long}/{short}) is resolved"
+    elif event == "resolve":
         summary = (f"{name}: burn rate back under {alert.factor:.1f}x over {long} or {short} "
                    f"({alert.severity} resolved)")  # fmt: skip
     else:
@@ -195,7 +210,7 @@ def _message(
         "path": f"/slos/{slo.id}", "long_window": long, "short_window": short,
         "factor": alert.factor, "long_burn_rate": alert.long_burn_rate,
         "short_burn_rate": alert.short_burn_rate, "budget_remaining": alert.budget_remaining,
-        "time_to_exhaustion_seconds": status.time_to_exhaustion_seconds,
+        "time_to_exhaustion_seconds": status.time_to_exhaustion_seconds if status else None,
         "objective": slo.objective, "window": slo.window, "labels": dict(slo.labels),
         "details": {},
     }  # fmt: skip

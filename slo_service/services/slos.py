@@ -13,7 +13,7 @@ from slo_service.errors import Conflict, InvalidInput, NotFound
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
 from slo_service.schemas import SLOCreate, SLOPatch, SLOPublic
-from slo_service.services import audit, gate
+from slo_service.services import alerting, audit, gate
 from slo_service.sources.base import QueryChecker
 
 # Fields of an SLO that a client writes, in the order they are shown.
@@ -185,6 +185,7 @@ def patched(slo: SLO, patch: SLOPatch) -> SLOCreate:
 def delete(session: Session, slo: SLO, *, actor: str, purge: bool = False) -> None:
     """Soft delete (history kept), or purge the SLO and everything stored for it."""
     _audit(session, slo, action="slo.purge" if purge else "slo.delete", actor=actor, changes={})
+    alerting.retire(session, slo, now=utcnow())
     if purge:
         slo_repo.purge(session, slo)
     else:

@@ -184,3 +184,31 @@ def test_disabled_alerting_and_unmatched_routes_send_nothing(
     with Session(db) as session:
         assert session.exec(select(Notification)).all() == []
     assert receivers.webhook.requests == []
+
+
+def test_deleting_an_slo_resolves_its_alerts(
+    db: Engine, receivers: Receivers, sender: Sender
+) -> None:
+    add_routes(db, receivers)
+    slo_id = push_slo(db)
+    push(db, range(-5, 0), bad=50, at=T)
+    evaluate(db, slo_id, T)
+    sender.run_once(now=T)
+    with session_scope(db) as session:
+        slo = session.get(SLO, slo_id)
+        assert slo is not None
+        slos.delete(session, slo, actor="tests")
+    assert firing(db) == []
+    # Deleted just now: four resolves to the pages' two channels and the tickets' webhook,
+    # and the freeze the SLO's budget held lifts.
+    assert sender.run_once() == {"delivered": 7, "retry": 0, "dead": 0}
+    resolves = [b for b in bodies(receivers.pagerduty) if b["event_action"] == "resolve"]
+    assert sorted(b["dedup_key"] for b in resolves) == [
+        f"slo-{slo_id}-page-1h-5m", f"slo-{slo_id}-page-6h-30m",
+    ]  # fmt: skip
+    hook = [b for b in bodies(receivers.webhook) if b["at"] != T.isoformat()]
+    assert sorted(b["event"] for b in hook) == ["freeze_lift", "resolve", "resolve"]
+    assert {b["summary"] for b in hook if b["event"] == "resolve"} == {
+        "churn-model:availability was deleted: its ticket alert (1d/2h) is resolved",
+        "churn-model:availability was deleted: its ticket alert (3d/6h) is resolved",
+    }
