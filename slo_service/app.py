@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from slo_service import __version__, schema
@@ -16,6 +17,7 @@ from slo_service.api import (
     health,
     model_health,
     notifications,
+    pages,
     slos,
 )
 from slo_service.api.errors import install as install_error_handlers
@@ -106,4 +108,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.include_router(audit.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
+    app.add_exception_handler(pages.SignIn, pages.sign_in_redirect)
     return app

@@ -140,3 +140,29 @@ def backlog(session: Session) -> int:
     return session.exec(
         select(func.count()).select_from(Notification).where(col(Notification.state) == "pending")
     ).one()
+
+
+def of_slo(session: Session, slo_id: int, *, limit: int) -> Sequence[Alert]:
+    """An SLO's alerts, newest first."""
+    return session.exec(
+        select(Alert)
+        .where(col(Alert.slo_id) == slo_id)
+        .order_by(col(Alert.started_at).desc(), col(Alert.id).desc())
+        .limit(limit)
+    ).all()
+
+
+def started_between(
+    session: Session, slo_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """How many alerts of each SLO started in ``[start, end)``."""
+    rows = session.exec(
+        select(Alert.slo_id, func.count())
+        .where(
+            col(Alert.slo_id).in_(slo_ids),
+            col(Alert.started_at) >= start,
+            col(Alert.started_at) < end,
+        )
+        .group_by(col(Alert.slo_id))
+    ).all()
+    return dict(rows)

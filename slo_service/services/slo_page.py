@@ -1,0 +1,105 @@
+"""What the SLO page shows: its status, SLI and budget over its window, the burn rate of each
+tier, its alerts, its service's deploys, and the queries the engine runs for it."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from slo_service.domain.blocks import Layout
+from slo_service.domain.burn import BURN_WINDOWS
+from slo_service.domain.sli import SLI_ADAPTER, DriftStoreSli, LatencySli, RatioSli, ThresholdSli
+from slo_service.domain.windows import format_duration
+from slo_service.models import SLO, Alert, Deployment
+from slo_service.repositories import alerts as alert_repo
+from slo_service.repositories import deployments as deploy_repo
+from slo_service.schemas import HistoryPublic, SLOStatusPublic
+from slo_service.services import gate, history, status
+from slo_service.sources import plan
+from slo_service.sources.prometheus import selector, split_histogram
+
+
+@dataclass(frozen=True)
+class TierRow:
+    severity: str
+    long_window: str
+    short_window: str
+    factor: float
+    long_burn: float | None
+    short_burn: float | None
+    firing: bool
+
+
+@dataclass(frozen=True)
+class SloPage:
+    slo: SLO
+    status: SLOStatusPublic
+    history: HistoryPublic
+    tiers: list[TierRow]
+    alerts: Sequence[Alert]
+    deploys: list[Deployment]
+    queries: list[tuple[str, str]]
+    warn: float
+    freeze: float
+
+
+def page(session: Session, slo: SLO, *, now: datetime, layout: Layout) -> SloPage:
+    policy = gate.effective_for(session, slo)
+    current = status.status(session, slo, now=now, layout=layout, policy=policy)
+    points = history.history(session, slo, start=None, end=None, step=None, now=now,
+                             layout=layout)  # fmt: skip
+    start = points.points[0].at if points.points else current.window.start
+    deploys, _ = deploy_repo.list_page(session, service=slo.service, environment=None,
+                                       limit=200, offset=0)  # fmt: skip
+    return SloPage(
+        slo=slo, status=current, history=points, tiers=_tiers(slo, current),
+        alerts=alert_repo.of_slo(session, slo.id or 0, limit=50),
+        deploys=[d for d in deploys if start <= d.deployed_at <= now],
+        queries=expanded_queries(SLI_ADAPTER.validate_python(slo.sli), layout.bucket_seconds),
+        warn=policy.warn_threshold, freeze=policy.freeze_threshold,
+    )  # fmt: skip
+
+
+def _tiers(slo: SLO, current: SLOStatusPublic) -> list[TierRow]:
+    firing = {(a.severity, a.long_window, a.short_window) for a in current.alerts}
+    length = current.window.end - current.window.start
+    rows = []
+    for tier in status.tiers_of(slo):
+        long, short = format_duration(tier.long_window), format_duration(tier.short_window)
+        rows.append(TierRow(
+            tier.severity, long, short, tier.factor(length),
+            current.burn_rates.get(long) if long in BURN_WINDOWS else None,
+            current.burn_rates.get(short) if short in BURN_WINDOWS else None,
+            (tier.severity, long, short) in firing,
+        ))  # fmt: skip
+    return rows
+
+
+def expanded_queries(sli: object, bucket: int) -> list[tuple[str, str]]:
+    """(what, query) for each query the engine runs per bucket for ``sli``."""
+    if isinstance(sli, RatioSli):
+        counted = [("good", sli.good), ("bad", sli.bad), ("total", sli.total)]
+        return [(name, plan.increase(text, bucket).alone) for name, text in counted if text]
+    if isinstance(sli, LatencySli):
+        name, matchers = split_histogram(sli.histogram)
+        le = f'le="{sli.threshold_seconds:g}" (as the series spell it)'
+        bucket_sel = plan.increase(selector(f"{name}_bucket", matchers), bucket).alone
+        total = plan.increase(selector(f"{name}_count", matchers), bucket).alone
+        return [(f"good: the bucket {le}", bucket_sel), ("total", total)]
+    if isinstance(sli, ThresholdSli):
+        return [(f"a slice is good while the value {sli.op} {sli.threshold:g}", sli.query)]
+    if isinstance(sli, DriftStoreSli):
+        return [("drift store", f"{sli.statistic} of every feature of {sli.service} under its "
+                 f"threshold (default {sli.default_threshold:g})")]  # fmt: skip
+    return [("pushed", "good and total pushed to POST /api/v1/events")]
+
+
+def budget_words(remaining: float | None) -> str:
+    if remaining is None:
+        return "no data"
+    return f"{remaining:.1%} left" if remaining >= 0 else f"overspent ({remaining:.1%})"
+
+
+def sli_words(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.3%}"

@@ -1,0 +1,1 @@
+"""The SLA pages: templates, static assets and server-side charts."""
