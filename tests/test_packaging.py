@@ -26,6 +26,8 @@ def test_wheel_runs_migrations_outside_the_checkout(tmp_path: Path) -> None:
     assert "slo_service/migrations/env.py" in names
     assert "slo_service/migrations/script.py.mako" in names
     assert any(n.startswith("slo_service/migrations/versions/2026_") for n in names)
+    assert "slo_service/web/templates/overview.html" in names  # the SLA pages ship too
+    assert "slo_service/web/static/style.css" in names
     assert not any(n.startswith("tests/") for n in names)
 
     workdir = tmp_path / "elsewhere"
