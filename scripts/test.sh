@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian machine: installs PostgreSQL and Prometheus with apt
-# when missing, a virtualenv with the dev tools, then ruff, ruff format --check, mypy and pytest.
+# The whole test suite on a fresh Debian machine: installs PostgreSQL, Prometheus and Chromium
+# with apt when missing, a virtualenv with the dev tools, then ruff, ruff format --check, mypy
+# and pytest.
 # The tests start their own throwaway Postgres cluster and Prometheus on free loopback ports.
 # Arguments go to pytest (e.g. -k apply).
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v prometheus >/dev/null || missing+=(prometheus)
+# The browser tests drive Debian's Chromium (its fontconfig dependency brings a font).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${missing[*]}: run as root, or apt-get install ${missing[*]}" >&2
