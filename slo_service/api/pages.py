@@ -24,6 +24,7 @@ from slo_service.web import charts
 WEB = Path(__file__).resolve().parent.parent / "web"
 COOKIE = "slo_token"
 REFRESH_SECONDS = 60
+REPORT_REFRESH_SECONDS = 300  # a month's report changes slowly, and only the current one
 templates = Jinja2Templates(directory=WEB / "templates")
 
 
@@ -109,7 +110,7 @@ def monthly_report(
 ) -> Response:
     _reader(request, session, settings.public_read)
     data = report.report(session, month=month, now=utcnow(), layout=settings.layout)
-    return _page(request, "report.html", data=data, refresh=None)
+    return _page(request, "report.html", data=data, refresh=REPORT_REFRESH_SECONDS)
 
 
 @router.get("/reports/monthly.csv")
