@@ -2,8 +2,6 @@
 
 import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,17 +10,21 @@ import httpx
 import typer
 import uvicorn
 from pydantic import ValidationError
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from slo_service import __version__, gate_text, schema
 from slo_service.app import create_app, notifiers_for, sources_for
-from slo_service.config import Settings
+from slo_service.cli_common import (
+    EXIT_INVALID,
+    EXIT_UNREACHABLE,
+    database,
+    fail,
+    settings_or_exit,
+)
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.gate import ChangeType, Decision
 from slo_service.domain.scopes import parse_scopes
 from slo_service.domain.windows import parse_duration
-from slo_service.errors import InvalidInput, SloServiceError, clean_message, format_loc
+from slo_service.errors import InvalidInput, SloServiceError, format_loc
 from slo_service.gate_schemas import GatePublic
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
@@ -43,38 +45,6 @@ notify_app = typer.Typer(help="Check notification routes.", no_args_is_help=True
 app.add_typer(notify_app, name="notify")
 
 CLI_ACTOR = "cli"
-EXIT_INVALID = 1
-EXIT_UNREACHABLE = 3
-
-
-def _fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    """The settings from the environment, or exit naming the variable that is wrong."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = [
-            f"SLO_{'_'.join(map(str, e['loc'])).upper()}: {clean_message(e['msg'])}"
-            for e in exc.errors()
-        ]
-        raise _fail("invalid settings:\n  " + "\n  ".join(problems)) from None
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[Engine]:
-    """An engine for the configured database; unreachable means exit 3 with the reason."""
-    engine = make_engine(settings.database_url)
-    try:
-        yield engine
-    except OperationalError as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        raise _fail(f"database unreachable at {where}: {exc.orig}", EXIT_UNREACHABLE) from None
-    finally:
-        engine.dispose()
 
 
 @app.command()
@@ -89,8 +59,8 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API; it migrates first (SLO_MIGRATE_ON_START) and evaluates SLOs (SLO_SCHEDULER)."""
-    settings = _settings()
-    with _database(settings) as engine:
+    settings = settings_or_exit()
+    with database(settings) as engine:
         if settings.migrate_on_start:
             schema.upgrade(engine)
         if demo_data:
@@ -115,7 +85,7 @@ def serve(
 def worker() -> None:
     """Evaluate SLOs every SLO_EVALUATION_INTERVAL_SECONDS and send notifications, without
     serving the API."""
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     typer.echo(f"worker: evaluating every {settings.evaluation_interval_seconds} s")
     notifiers = notifiers_for(settings)
@@ -133,12 +103,12 @@ def evaluate(
     ] = None,
 ) -> None:
     """Measure SLOs now (a new SLO's whole window the first time), with a progress bar."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         depth = parse_duration(backfill) if backfill else None
     except ValueError as exc:
-        raise _fail(f"error: --backfill: {exc}") from None
-    with _database(settings) as engine:
+        raise fail(f"error: --backfill: {exc}") from None
+    with database(settings) as engine:
         sources = sources_for(settings, engine)
         try:
             with session_scope(engine) as session:
@@ -146,7 +116,7 @@ def evaluate(
                     [_id_of(slos.resolve(session, slo))] if slo else slo_repo.measured_ids(session)
                 )
         except SloServiceError as exc:
-            raise _fail(f"error: --slo: {exc.detail}") from None
+            raise fail(f"error: --slo: {exc.detail}") from None
         failures = 0
         with typer.progressbar(ids, label="evaluating", show_pos=True) as bar:
             for slo_id in bar:
@@ -228,19 +198,19 @@ def _ask_gate(
     try:
         response = httpx.get(endpoint, params=params, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise _fail(f"gate: {url} unreachable: {exc}", EXIT_UNREACHABLE) from None
+        raise fail(f"gate: {url} unreachable: {exc}", EXIT_UNREACHABLE) from None
     if response.status_code != 200:
         try:
             detail = response.json()["detail"]
         except (ValueError, KeyError, TypeError):
             detail = response.text[:500]
-        raise _fail(
+        raise fail(
             f"gate: {url} answered {response.status_code}: {detail}", EXIT_UNREACHABLE
         ) from None
     try:
         return GatePublic.model_validate_json(response.content)
     except ValidationError as exc:
-        raise _fail(
+        raise fail(
             f"gate: {url} did not answer like slo-service: {exc}", EXIT_UNREACHABLE
         ) from None
 
@@ -251,7 +221,7 @@ def migrate(
     down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION instead.")] = False,
 ) -> None:
     """Bring the database schema (SLO_DATABASE_URL) to a revision, head by default."""
-    with _database(_settings()) as engine:
+    with database(settings_or_exit()) as engine:
         if down:
             schema.downgrade(engine, revision)
         else:
@@ -270,12 +240,12 @@ def notify_test(
     route: Annotated[str, typer.Option(help="The route's name or id.")],
 ) -> None:
     """Send a test message to every channel of a route now; exit 1 if one did not take it."""
-    settings = _settings()
-    with _database(settings) as engine, session_scope(engine) as session:
+    settings = settings_or_exit()
+    with database(settings) as engine, session_scope(engine) as session:
         try:
             row = routes.resolve(session, route)
         except SloServiceError as exc:
-            raise _fail(f"error: --route: {exc.detail}") from None
+            raise fail(f"error: --route: {exc.detail}") from None
         results = routes.send_test(
             row, notifiers_for(settings), base_url=str(settings.public_base_url), now=utcnow()
         )
@@ -285,7 +255,7 @@ def notify_test(
                    f"{result.detail}")  # fmt: skip
     failed = [r for r in results if r.outcome != "delivered"]
     if failed:
-        raise _fail(f"{len(failed)} of {len(results)} channels did not take the test message")
+        raise fail(f"{len(failed)} of {len(results)} channels did not take the test message")
     typer.echo(f"all {len(results)} channels of route {row.name!r} took the test message")
 
 
@@ -304,15 +274,15 @@ def token_create(
         parsed = parse_scopes(scopes)
         lifetime = parse_duration(expires_in) if expires_in else None
     except ValueError as exc:
-        raise _fail(f"error: {exc}") from None
+        raise fail(f"error: {exc}") from None
     expires_at = utcnow() + lifetime if lifetime else None
     try:
-        with _database(_settings()) as engine, session_scope(engine) as session:
+        with database(settings_or_exit()) as engine, session_scope(engine) as session:
             token, plaintext = tokens.create(
                 session, name=name, scopes=parsed, expires_at=expires_at, actor=CLI_ACTOR
             )
     except SloServiceError as exc:
-        raise _fail(f"error: {exc.detail}") from None
+        raise fail(f"error: {exc.detail}") from None
     expiry = f", expires {token.expires_at.isoformat()}" if token.expires_at else ""
     typer.echo(f"created token {name!r} with scopes {','.join(token.scopes)}{expiry}")
     typer.echo("store it now; it is not shown again:")
@@ -322,7 +292,7 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (names, scopes, state; never the tokens themselves)."""
-    with _database(_settings()) as engine, session_scope(engine) as session:
+    with database(settings_or_exit()) as engine, session_scope(engine) as session:
         for token in tokens.list_all(session):
             state = "revoked" if token.revoked_at else "active"
             if token.expires_at and token.expires_at <= utcnow():
@@ -334,10 +304,10 @@ def token_list() -> None:
 def token_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> None:
     """Revoke a token at once."""
     try:
-        with _database(_settings()) as engine, session_scope(engine) as session:
+        with database(settings_or_exit()) as engine, session_scope(engine) as session:
             tokens.revoke(session, name=name, actor=CLI_ACTOR)
     except SloServiceError as exc:
-        raise _fail(f"error: {exc.detail}") from None
+        raise fail(f"error: {exc.detail}") from None
     typer.echo(f"revoked {name!r}")
 
 
@@ -367,9 +337,9 @@ def apply(
         )
     except InvalidInput as exc:
         lines = [f"{format_loc(loc)}: {reason}" if loc else reason for loc, reason in exc.problems]
-        raise _fail(f"{file}: invalid, nothing applied:\n  " + "\n  ".join(lines)) from None
+        raise fail(f"{file}: invalid, nothing applied:\n  " + "\n  ".join(lines)) from None
     except SloServiceError as exc:
-        raise _fail(f"{file}: not applied: {exc.detail}") from None
+        raise fail(f"{file}: not applied: {exc.detail}") from None
     _print_plan(result)
 
 
@@ -377,15 +347,15 @@ def _read(file: Path) -> str:
     try:
         return file.read_text()
     except OSError as exc:
-        raise _fail(f"{file}: cannot read: {exc.strerror}") from None
+        raise fail(f"{file}: cannot read: {exc.strerror}") from None
 
 
 def _apply_local(items: list[apply_service.Item], dry_run: bool, prune: bool) -> ApplyResult:
-    settings = _settings()
+    settings = settings_or_exit()
     checker = PrometheusChecker(
         str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
     )
-    with _database(settings) as engine, session_scope(engine) as session:
+    with database(settings) as engine, session_scope(engine) as session:
         return apply_service.apply(
             session, items, dry_run=dry_run, prune=prune, actor=CLI_ACTOR, checker=checker
         )
@@ -405,12 +375,12 @@ def _apply_remote(
             f"{url.rstrip('/')}/api/v1/apply", json=body, headers=headers, timeout=60
         )
     except httpx.HTTPError as exc:
-        raise _fail(f"{url}: unreachable: {exc}", EXIT_UNREACHABLE) from None
+        raise fail(f"{url}: unreachable: {exc}", EXIT_UNREACHABLE) from None
     if response.status_code == 422:
         errors = response.json().get("errors") or []
         raise InvalidInput([(e["loc"], e["msg"]) for e in errors])
     if response.status_code != 200:
-        raise _fail(f"{url} answered {response.status_code}: {response.text}")
+        raise fail(f"{url} answered {response.status_code}: {response.text}")
     return ApplyResult.model_validate(response.json())
 
 
