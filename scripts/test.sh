@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian machine: installs PostgreSQL, Prometheus and Chromium
-# with apt when missing, a virtualenv with the dev tools, then ruff, ruff format --check, mypy
+# The whole test suite on a fresh Debian machine: installs PostgreSQL, Prometheus (with
+# promtool), Alertmanager (amtool), docker-compose and Chromium with apt when missing, a virtualenv with the dev tools, then ruff, ruff format --check, mypy
 # and pytest.
 # The tests start their own throwaway Postgres cluster and Prometheus on free loopback ports.
 # Arguments go to pytest (e.g. -k apply).
@@ -12,6 +12,10 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v prometheus >/dev/null || missing+=(prometheus)
 # The browser tests drive Debian's Chromium (its fontconfig dependency brings a font).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# promtool and amtool check the generated rules and Alertmanager config; docker-compose
+# validates docker-compose.yml (no Docker engine is needed for `config -q`).
+command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${missing[*]}: run as root, or apt-get install ${missing[*]}" >&2
