@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs PostgreSQL, Prometheus (with
-# promtool), Alertmanager (amtool), docker-compose and Chromium with apt when missing, a virtualenv with the dev tools, then ruff, ruff format --check, mypy
-# and pytest.
+# promtool), Alertmanager (amtool), docker-compose and Chromium with apt when missing, a
+# virtualenv with the dev tools, then ruff, ruff format --check, mypy and pytest.
 # The tests start their own throwaway Postgres cluster and Prometheus on free loopback ports.
 # Arguments go to pytest (e.g. -k apply).
 set -euo pipefail
