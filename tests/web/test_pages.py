@@ -36,7 +36,7 @@ def row_of(html: str, slo_id: int) -> str:
 
 
 def cell(row: str, name: str) -> str:
-    found = re.search(rf'<td class="{name}">(.*?)</td>', row, re.S)
+    found = re.search(rf'<td class="{name}"[^>]*>(.*?)</td>', row, re.S)
     assert found, name
     return re.sub(r"<[^>]+>", "", found.group(1)).strip()
 
