@@ -20,6 +20,7 @@ from slo_service.cli_common import (
     fail,
     settings_or_exit,
 )
+from slo_service.cli_dashboards import dashboards_app
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.gate import ChangeType, Decision
 from slo_service.domain.scopes import parse_scopes
@@ -43,6 +44,7 @@ token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_h
 app.add_typer(token_app, name="token")
 notify_app = typer.Typer(help="Check notification routes.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
+app.add_typer(dashboards_app, name="dashboards")
 
 CLI_ACTOR = "cli"
 
