@@ -1,4 +1,5 @@
-"""The ``slo-service`` command: serve, worker, evaluate, gate, migrate, apply, token, version."""
+"""The ``slo-service`` command: serve, worker, evaluate, gate, migrate, apply, export, token,
+notify, rules, dashboards, demo-exporter, version."""
 
 import gc
 import sys
@@ -21,6 +22,7 @@ from slo_service.cli_common import (
     settings_or_exit,
 )
 from slo_service.cli_dashboards import dashboards_app
+from slo_service.cli_export import export
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.gate import ChangeType, Decision
 from slo_service.domain.scopes import parse_scopes
@@ -45,6 +47,7 @@ app.add_typer(token_app, name="token")
 notify_app = typer.Typer(help="Check notification routes.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 app.add_typer(dashboards_app, name="dashboards")
+app.command()(export)
 
 CLI_ACTOR = "cli"
 
@@ -85,8 +88,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Evaluate SLOs every SLO_EVALUATION_INTERVAL_SECONDS and send notifications, without
-    serving the API."""
+    """Evaluate SLOs and send notifications every interval, without serving the API."""
     settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     typer.echo(f"worker: evaluating every {settings.evaluation_interval_seconds} s")

@@ -1,6 +1,6 @@
 """``/api/v1/slos``: SLO definitions."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
@@ -19,6 +19,7 @@ from slo_service.domain.kinds import Kind
 from slo_service.domain.scopes import Scope, grants
 from slo_service.domain.windows import parse_duration
 from slo_service.errors import Forbidden
+from slo_service.exporters import openslo
 from slo_service.schemas import (
     ApplyRequest,
     ApplyResult,
@@ -70,10 +71,38 @@ def list_slos(
     return SLOsPublic(data=[slos.to_public(row) for row in rows], count=count)
 
 
-@router.get("/{slo_ref}")
-def get_slo(slo_ref: SloRef, session: SessionDep, _caller: Reader) -> SLOPublic:
+@router.get(
+    "/{slo_ref}",
+    response_model=SLOPublic,
+    responses={
+        200: {
+            "content": {"application/yaml": {"schema": {"type": "string"}}},
+            "description": "The SLO; with format=openslo, OpenSLO v1 YAML documents.",
+        }
+    },
+)
+def get_slo(
+    slo_ref: SloRef,
+    session: SessionDep,
+    settings: SettingsDep,
+    _caller: Reader,
+    output: Annotated[
+        Literal["json", "openslo"],
+        Query(
+            alias="format",
+            description="json, or openslo: the SLO and its alert policies as OpenSLO v1 YAML "
+            "(422 for an SLO OpenSLO cannot express: a pushed or drift store SLI).",
+        ),
+    ] = "json",
+) -> SLOPublic | Response:
     """One SLO by numeric id, ``service:name``, or a name unique across services."""
-    return slos.to_public(slos.resolve(session, slo_ref))
+    public = slos.to_public(slos.resolve(session, slo_ref))
+    if output == "json":
+        return public
+    documents = openslo.to_openslo(
+        public.model_dump(mode="json"), bucket_seconds=settings.layout.bucket_seconds
+    )
+    return Response(openslo.dump(documents), media_type="application/yaml")
 
 
 @router.get("/{slo_ref}/status")

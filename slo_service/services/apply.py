@@ -12,7 +12,9 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from slo_service.config import Settings
 from slo_service.errors import InvalidInput
+from slo_service.exporters import openslo
 from slo_service.repositories import slos as slo_repo
 from slo_service.schemas import ApplyChange, ApplyResult, SLOCreate
 from slo_service.services import slos
@@ -27,12 +29,29 @@ class Item:
     spec: Mapping[str, Any]
 
 
-def parse_yaml(text: str) -> list[Item]:
-    """Read a native YAML file: documents that are one SLO each, or ``{service?, slos: [...]}``."""
+def parse_yaml(text: str, *, bucket_seconds: int | None = None) -> list[Item]:
+    """Read a native YAML file: documents that are one SLO each, or ``{service?, slos: [...]}``;
+    or OpenSLO v1 documents (``apiVersion: openslo/v1``), converted to native SLOs.
+
+    An OpenSLO time slice must be one bucket: ``bucket_seconds``, by default SLO_BUCKET_SECONDS.
+    """
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
         raise InvalidInput.at((), f"not valid YAML: {exc}") from None
+    flags = [openslo.is_openslo(document) for document in documents]
+    if any(flags):
+        if not all(flags):
+            number = flags.index(False) + 1
+            raise InvalidInput.at(
+                (f"document {number}",),
+                "not OpenSLO: a file holds native SLOs or OpenSLO documents "
+                f"(apiVersion: {openslo.API_VERSION}), not both",
+            )
+        bucket = bucket_seconds if bucket_seconds is not None else _bucket_seconds()
+        return [
+            Item(where, spec) for where, spec in openslo.convert(documents, bucket_seconds=bucket)
+        ]
     items: list[Item] = []
     for number, document in enumerate(documents, start=1):
         where = f"document {number}"
@@ -55,6 +74,15 @@ def parse_yaml(text: str) -> list[Item]:
     if not items:
         raise InvalidInput.at((), "the file holds no SLO")
     return items
+
+
+def _bucket_seconds() -> int:
+    """The configured bucket width, or its default when the settings do not load (the apply
+    then fails on them, or goes to a server)."""
+    try:
+        return Settings().bucket_seconds
+    except ValidationError:
+        return openslo.DEFAULT_BUCKET_SECONDS
 
 
 def _prepare(items: Sequence[Item], checker: QueryChecker) -> list[slos.Columns]:
