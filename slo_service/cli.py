@@ -23,6 +23,7 @@ from slo_service.cli_common import (
 )
 from slo_service.cli_dashboards import dashboards_app
 from slo_service.cli_export import export
+from slo_service.cli_rules import rules_app
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.gate import ChangeType, Decision
 from slo_service.domain.scopes import parse_scopes
@@ -47,6 +48,7 @@ app.add_typer(token_app, name="token")
 notify_app = typer.Typer(help="Check notification routes.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(rules_app, name="rules")
 app.command()(export)
 
 CLI_ACTOR = "cli"

@@ -19,6 +19,7 @@ from slo_service.domain.windows import parse_duration
 from slo_service.models import SLO, Alert, GateFreeze, NotificationRoute
 from slo_service.repositories import alerts as alert_repo
 from slo_service.schemas import FiringTierPublic, SLOStatusPublic
+from slo_service.services.status import alerting_enabled
 
 FREEZE_SEVERITY = "ticket"  # a freeze is news for the team, not a page
 
@@ -27,7 +28,7 @@ def follow(
     session: Session, slos: Sequence[SLO], statuses: Mapping[int, SLOStatusPublic], *, now: datetime
 ) -> None:
     """Store the transitions of ``slos``'s alerts and enqueue their notifications."""
-    watched = [slo for slo in slos if slo.id is not None and _alerting(slo)]
+    watched = [slo for slo in slos if slo.id is not None and alerting_enabled(slo)]
     stored = {a.dedup_key: a for a in alert_repo.firing_of(session, [s.id for s in slos if s.id])}
     routes = alert_repo.routes(session)
     sent = alert_repo.last_sent(session, [a.id for a in stored.values() if a.id is not None])
@@ -94,10 +95,6 @@ def freeze_changed(session: Session, freeze: GateFreeze, *, started: bool, now: 
         for index in range(len(routes[route_id].channels))
     ]
     alert_repo.enqueue(session, rows)
-
-
-def _alerting(slo: SLO) -> bool:
-    return bool((slo.alerting or {}).get("enabled", True))
 
 
 def _key(slo_id: int, tier: FiringTierPublic) -> str:

@@ -77,6 +77,11 @@ def read_many(
     return {slo_id: _reading(ordered, totals[slo_id]) for slo_id, (ordered, _) in planned.items()}
 
 
+def alerting_enabled(slo: SLO) -> bool:
+    """Whether the SLO's burn-rate tiers alert (``alerting.enabled``, true by default)."""
+    return bool((slo.alerting or {}).get("enabled", True))
+
+
 def tiers_of(slo: SLO) -> list[Tier]:
     configured = (slo.alerting or {}).get("tiers")
     if not configured:
