@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from slo_service.api.deps import SessionDep, SettingsDep, bearer_token
 from slo_service.db import utcnow
@@ -36,7 +37,32 @@ def trend_words(values: list[float | None]) -> str:
     return f"from {known[0]:.0%} to {known[-1]:.0%}, lowest {min(known):.0%}"
 
 
+_STATES = {
+    "ok": ("✓", "Meeting"), "warning": ("!", "At risk"),
+    "exhausted": ("✕", "Breached"), "no_data": ("?", "No data"),
+}  # fmt: skip
+_MUTED_DASH = Markup('<span class="muted">—</span>')
+
+
+def pct(value: float | None, digits: int = 2) -> Markup | str:
+    """A fraction as a percent, or a dash without data (filters beat macros: 1,000 rows)."""
+    return _MUTED_DASH if value is None else f"{value * 100:.{digits}f}%"
+
+
+def rate(value: float | None) -> Markup | str:
+    return _MUTED_DASH if value is None else f"{value:.1f}\u00d7"  # the multiplication sign
+
+
+def state_badge(state: str) -> Markup:
+    icon, words = _STATES[state]
+    return Markup(
+        f'<span class="badge state-{state}"><span aria-hidden="true">{icon}</span> {words}</span>'
+    )
+
+
+templates.env.filters.update(pct=pct, rate=rate)
 templates.env.globals.update(
+    state_badge=state_badge,
     sparkline=charts.sparkline,
     budget_bar=charts.budget_bar,
     state_of=charts.state_of,

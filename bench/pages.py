@@ -1,0 +1,512 @@
+"""The SLA pages at scale: the server time to render ``/`` (target: at most 300 ms with 200
+services x 5 SLOs), its other periods, one SLO's page and the monthly report (HTML and CSV),
+and a screenshot of ``/``.
+
+N services of 5 push SLOs each (the demo's kinds: availability and latency budgeted by
+occurrences, model freshness, accuracy and data freshness by timeslices; windows 30d, 7d and
+the calendar month; objectives 99.9%, 99% and 95%), each with D days of one-minute buckets up
+to the minute it is seeded: a daily traffic cycle, a steady error rate, and for the worst SLO
+of some services an incident that leaves its budget low (at risk), spent (breached: its
+service's deploys freeze) or burning right now (page alerts fire). Each service is summarized
+as evaluation does (``summaries.update``: burn rates, alert transitions, gate state).
+
+Each page is then requested ``--requests`` times one after the other, after 3 warm-up
+requests: in-process with FastAPI's TestClient (the server's time, no network), then over HTTP
+from one ``slo-service serve`` process (the same plus HTTP). When ``/`` is over the target
+(or with ``--profile``), one render of it is profiled in-process with cProfile. Last, headless
+Chromium takes a full-page screenshot of ``/`` (bench/results/pages-overview.png).
+"""
+
+import argparse
+import cProfile
+import gc
+import io
+import os
+import pstats
+import random
+import shlex
+import shutil
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, text
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+
+from bench import load
+from bench.status import LAYOUT, stored_bytes
+from slo_service import schema
+from slo_service.api import pages
+from slo_service.app import create_app
+from slo_service.config import Settings
+from slo_service.db import make_engine, session_scope
+from slo_service.domain.blocks import epoch
+from slo_service.domain.kinds import Budgeting
+from slo_service.domain.series import Buckets
+from slo_service.domain.windows import align
+from slo_service.models import SLO, Alert, SliBlock
+from slo_service.schemas import SLOCreate
+from slo_service.services import buckets, overview, slos, summaries
+from slo_service.sources.base import NoQueryChecker
+from tests.support import browser
+from tests.support.servers import free_port, serve_in_thread
+
+TARGET_MS = 300.0
+WARMUP = 3
+MINUTE = 60
+DAY_MINUTES = 24 * 60
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "bench" / "results" / "pages-overview.png"
+# (name, kind, params) of the 5 SLOs of each service; their windows and objectives rotate.
+KINDS: list[tuple[str, str, dict[str, object]]] = [
+    ("availability", "availability", {}),
+    ("latency-p95-500ms", "latency", {"threshold_ms": 500}),
+    ("model-freshness", "model_freshness", {}),
+    ("accuracy", "accuracy", {"baseline": 0.91, "tolerance": 0.05}),
+    ("data-freshness", "data_freshness", {"max_age_minutes": 30}),
+]
+WINDOWS = ("30d", "7d", "month")
+OBJECTIVES = (0.999, 0.99, 0.95)
+# A timeslice budget counts whole bad minutes: 99.9% of this month's first day would be one.
+TIMESLICE_OBJECTIVES = (0.99, 0.95)
+# Share of services whose worst SLO is breached, at risk, or burning right now; the others
+# are healthy: each of their SLOs, and every other SLO, spends SPENT_HEALTHY of its budget.
+PROFILES = (("breached", 0.06), ("at_risk", 0.14), ("burning", 0.04))
+SPENT = {"breached": (1.1, 2.5), "at_risk": (0.8, 0.97), "burning": (0.3, 0.6)}
+SPENT_HEALTHY = (0.02, 0.6)
+BACKGROUND = (0.02, 0.2)  # of the budget spent by the steady error rate (at most all of it)
+MAX_INCIDENT_RATE = 0.5  # of bad events (or bad minutes) during an incident
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One SLO's data: how much of its window's budget it spends, and whether the incident
+    that spends it is still going on."""
+
+    spent: float
+    ongoing: bool
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Milliseconds of each request after the warm-up, and the size of the last response."""
+
+    ms: list[float]
+    kb: float
+
+    def spread(self) -> str:
+        ms = sorted(self.ms)
+        p90 = ms[min(len(ms) - 1, round(0.9 * (len(ms) - 1)))]
+        return f"{statistics.median(ms):7.1f} / {p90:7.1f} / {ms[-1]:7.1f}"
+
+
+def progress(message: str) -> None:
+    print(f"[bench.pages] {message}", file=sys.stderr, flush=True)
+
+
+def profile_of(rng: random.Random) -> str:
+    draw, low = rng.random(), 0.0
+    for name, share in PROFILES:
+        if draw < low + share:
+            return name
+        low += share
+    return "healthy"
+
+
+def minutes_of(
+    plan: Plan,
+    *,
+    timeslices: bool,
+    objective: float,
+    first: int,
+    window_from: int,
+    minutes: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.float64]]]:
+    """(good, total) per minute over ``minutes`` from ``first`` (epoch): requests for
+    occurrences (a daily cycle), 1 per minute for timeslices. A steady error rate spends part
+    of the budget; an incident in the window (minute index >= ``window_from``) spends the rest
+    of ``plan.spent`` (in expectation)."""
+    if timeslices:
+        total = np.ones(minutes)
+    else:
+        of_day = ((first // MINUTE + np.arange(minutes)) % DAY_MINUTES) / DAY_MINUTES
+        traffic = float(rng.uniform(200, 2000))
+        cycle = 1 + 0.6 * np.sin(2 * np.pi * of_day)
+        total = np.round(traffic * cycle * rng.uniform(0.9, 1.1, minutes))
+    allowed = 1 - objective
+    background = min(plan.spent, float(rng.uniform(*BACKGROUND)))
+    rate = np.full(minutes, background * allowed)
+    inside = total[window_from:]
+    extra = (plan.spent - background) * allowed * float(inside.sum())  # bad events to add
+    if extra > 0 and len(inside):
+        shortest = int(np.ceil(extra / (MAX_INCIDENT_RATE * float(inside.mean()))))
+        length = min(len(inside), max(int(rng.integers(30, 360)), shortest))
+        if plan.ongoing:
+            end = minutes
+        else:
+            latest = max(window_from + length, minutes - 60)
+            end = int(rng.integers(window_from + length, latest + 1))
+        rate[end - length : end] += extra / float(total[end - length : end].sum())
+    rate = np.clip(rate, 0.0, 1.0)
+    if timeslices:
+        return (rng.random(minutes) >= rate).astype(np.float64), total
+    bad = rng.binomial(total.astype(np.int64), rate)
+    return total - bad, total
+
+
+def objective_of(kind: str, turn: int) -> float:
+    occurrences = kind in ("availability", "latency")
+    choices = OBJECTIVES if occurrences else TIMESLICE_OBJECTIVES
+    return choices[turn % len(choices)]
+
+
+def specs(count: int) -> list[tuple[str, str, dict[str, object]]]:
+    """The SLOs of one service: the kinds in turn (named -2, -3, ... past the fifth)."""
+    return [
+        (name if n < len(KINDS) else f"{name}-{n // len(KINDS) + 1}", kind, params)
+        for n in range(count)
+        for name, kind, params in [KINDS[n % len(KINDS)]]
+    ]
+
+
+def seed_service(
+    engine: Engine,
+    index: int,
+    args: argparse.Namespace,
+    rng: random.Random,
+    np_rng: np.random.Generator,
+) -> str:
+    """One service of push SLOs with ``args.days`` of buckets up to this minute, summarized
+    now; returns its profile."""
+    service = f"model-{index:03d}"
+    profile = profile_of(rng)
+    worst = rng.randrange(args.slos_per_service)
+    now = datetime.now(UTC)
+    end = align(now, timedelta(seconds=LAYOUT.bucket_seconds))
+    minutes = args.days * DAY_MINUTES
+    first = epoch(end) - minutes * MINUTE
+    with session_scope(engine) as session:
+        created, measured = [], {}
+        for position, (name, kind, params) in enumerate(specs(args.slos_per_service)):
+            data = SLOCreate.model_validate(
+                {
+                    "service": service,
+                    "name": name,
+                    "kind": kind,
+                    "objective": objective_of(kind, index + position),
+                    "window": WINDOWS[(index + 2 * position) % len(WINDOWS)],
+                    "params": params,
+                    "sli": {"source": "push"},
+                    "labels": {"team": f"team-{index % 12}"},
+                }
+            )
+            slo = slos.create(session, slos.prepare(data, NoQueryChecker()), actor="bench")
+            assert slo.id is not None
+            unhealthy = profile != "healthy" and position == worst
+            plan = Plan(
+                rng.uniform(*(SPENT[profile] if unhealthy else SPENT_HEALTHY)),
+                unhealthy and profile == "burning",
+            )
+            window = overview.span_of("window", slo, end)
+            good, total = minutes_of(
+                plan, timeslices=slo.budgeting == Budgeting.TIMESLICES, objective=slo.objective,
+                first=first, window_from=max(0, (epoch(window.start) - first) // MINUTE),
+                minutes=minutes, rng=np_rng,
+            )  # fmt: skip
+            measured[slo.id] = Buckets(first, LAYOUT.bucket_seconds, good, total)
+            created.append(slo)
+        buckets.write_many(session, measured, layout=LAYOUT, add=False)
+        summaries.update(session, created, now=now, layout=LAYOUT)
+    return profile
+
+
+def seed(engine: Engine, args: argparse.Namespace) -> Counter[str]:
+    rng, np_rng = random.Random(7), np.random.default_rng(7)
+    profiles: Counter[str] = Counter()
+    started = time.perf_counter()
+    services = args.services
+    for index in range(services):
+        profiles[seed_service(engine, index, args, rng, np_rng)] += 1
+        if (index + 1) % 20 == 0:
+            elapsed = time.perf_counter() - started
+            progress(f"seeded {index + 1} of {services} services in {elapsed:.0f} s")
+    return profiles
+
+
+def chosen_slo(engine: Engine) -> int:
+    """The SLO whose page is timed: the first 30-day availability SLO."""
+    with Session(engine) as session:
+        found = session.exec(
+            select(SLO.id)
+            .where(SLO.kind == "availability", SLO.window == "30d")
+            .order_by(col(SLO.id))
+        ).first()
+    assert found is not None
+    return found
+
+
+def paths_of(slo_id: int) -> list[str]:
+    return [
+        "/",
+        "/?period=7d",
+        "/?period=last-month",
+        f"/slos/{slo_id}",
+        "/reports/monthly",
+        "/reports/monthly.csv",
+    ]
+
+
+def timed(get: Callable[[str], httpx.Response], path: str, requests: int) -> Timed:
+    for _ in range(WARMUP):
+        response = get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {path}: {response.status_code} {response.text[:2000]}")
+    ms = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = get(path)
+        ms.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return Timed(ms, len(response.content) / 1024)
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(
+        database_url=url,
+        scheduler=False,
+        public_read=True,
+        migrate_on_start=False,
+        bucket_seconds=LAYOUT.bucket_seconds,
+    )
+
+
+def in_process(app: FastAPI, paths: list[str], requests: int) -> dict[str, Timed]:
+    # As `serve` does before it serves: what is alive now stays out of the collector's passes.
+    gc.collect()
+    gc.freeze()
+    with TestClient(app) as client:
+        return {path: timed(client.get, path, requests) for path in paths}
+
+
+def served(url: str, paths: list[str], requests: int, port: int) -> dict[str, Timed]:
+    """The same over HTTP from one ``slo-service serve`` process (it reads its settings from
+    the environment: reads without a token, like the in-process app)."""
+    os.environ["SLO_PUBLIC_READ"] = "true"
+    with load.server(url, port) as base, httpx.Client(base_url=base, timeout=60) as client:
+        return {path: timed(client.get, path, requests) for path in paths}
+
+
+def tiles_now(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        view = overview.overview(session, key="window", now=datetime.now(UTC), layout=LAYOUT)
+        return view.tiles
+
+
+def counted(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        return {
+            "alerts": session.exec(select(func.count()).select_from(Alert)).one(),
+            "blocks": session.exec(select(func.count()).select_from(SliBlock)).one(),
+        }
+
+
+def request_for(app: FastAPI, path: str = "/") -> Request:
+    """A bare GET of ``path`` for calling a page's handler directly."""
+    scope = {
+        "type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+        "query_string": b"", "headers": [], "scheme": "http", "root_path": "",
+        "server": ("testserver", 80), "client": ("127.0.0.1", 1), "app": app,
+        "router": app.router, "http_version": "1.1",
+    }  # fmt: skip
+    return Request(scope)
+
+
+def profile_overview(app: FastAPI, engine: Engine, settings: Settings, top: int = 25) -> str:
+    """One render of ``/`` (the handler: data and template, without HTTP) under cProfile: the
+    top functions by cumulative time."""
+
+    def render() -> int:
+        with Session(engine) as session:
+            response = pages.overview_page(request_for(app), session, settings, period="window")
+            return len(response.body)
+
+    render()  # warm: templates compiled, connections open
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    render()
+    profiler.disable()
+    took = (time.perf_counter() - started) * 1000
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(top)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+    return "\n".join(
+        [f"cProfile of one render of / in-process (handler only, {took:.0f} ms under the "
+         f"profiler), top {top} by cumulative time:", *lines[start:]]
+    )  # fmt: skip
+
+
+def screenshot(app: FastAPI) -> tuple[Path, float, int]:
+    """A full-page screenshot of ``/`` at 1280x800 in Debian's headless Chromium: the path,
+    the seconds it took (load and capture) and the page's height in CSS px."""
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    with serve_in_thread(app) as base, sync_playwright() as playwright:
+        chromium = browser.launch(playwright.chromium)
+        try:
+            context = chromium.new_context(viewport=browser.VIEWPORT)
+            page = context.new_page()
+            started = time.perf_counter()
+            page.goto(f"{base}/", wait_until="load", timeout=120_000)
+            height = int(page.evaluate("document.documentElement.scrollHeight"))
+            page.screenshot(path=SCREENSHOT, full_page=True, timeout=120_000)
+            took = time.perf_counter() - started
+            context.close()
+        finally:
+            chromium.close()
+    return SCREENSHOT, took, height
+
+
+def workdir_of(engine: Engine) -> Path | None:
+    """The directory ``load.database`` made for this run's SQLite file or Postgres cluster
+    (removed afterwards unless ``--keep``); None for a database given by URL."""
+    if engine.dialect.name == "sqlite":
+        found = Path(str(engine.url.database)).parent
+    else:
+        with engine.connect() as connection:
+            data = connection.execute(text("SHOW data_directory")).scalar()
+        found = Path(str(data)).parent.parent  # <workdir>/postgres/pgdata
+    return found if found.name.startswith("slo-bench-") else None
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(label) for label, value in rows if value)
+    return "\n".join(f"{label:<{width}}  {value}" if value else label for label, value in rows)
+
+
+def page_table(local: dict[str, Timed], remote: dict[str, Timed] | None) -> str:
+    width = max(len(path) for path in local)
+    head = f"{'page':<{width}}  {'in-process p50 / p90 / max ms':>29}"
+    if remote is not None:
+        head += f"  {'served p50 / p90 / max ms':>29}"
+    lines = [head + f"  {'size KB':>8}"]
+    for path, measured in local.items():
+        line = f"{path:<{width}}  {measured.spread():>29}"
+        if remote is not None:
+            line += f"  {remote[path].spread():>29}"
+        lines.append(line + f"  {measured.kb:8.1f}")
+    return "\n".join(lines)
+
+
+def run(url: str, args: argparse.Namespace) -> tuple[str, Path | None]:
+    """The figures as a table, and the directory to remove afterwards."""
+    load_before = os.getloadavg()[0]
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    workdir = None if args.database_url else workdir_of(engine)
+    progress(f"seeding {args.services} services x {args.slos_per_service} SLOs, {args.days} days")
+    started = time.perf_counter()
+    profiles = seed(engine, args)
+    seed_seconds = time.perf_counter() - started
+    backend = load.backend(url)
+    if backend == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+    settings = settings_for(url)
+    app = create_app(settings, engine=engine)
+    paths = paths_of(chosen_slo(engine))
+    progress("timing the pages in-process")
+    local = in_process(app, paths, args.requests)
+    remote = None
+    if not args.no_serve:
+        progress("timing the pages over HTTP from slo-service serve")
+        remote = served(url, paths, args.requests, args.port or free_port())
+    tiles = tiles_now(engine)
+    count = counted(engine)
+    sqlite_path = Path(url.removeprefix("sqlite:///")) if backend == "sqlite" else None
+    total_bytes = stored_bytes(engine, sqlite_path)
+    slo_count = args.services * args.slos_per_service
+    overview_p50 = statistics.median(local["/"].ms)
+    rows: list[tuple[str, str]] = [
+        ("backend / cpus", f"{backend} / {os.cpu_count()}"),
+        ("load average (1 min) at start / after timing", f"{load_before:.1f} / "
+         f"{os.getloadavg()[0]:.1f} (other work on the machine shows here)"),
+        ("SLOs", f"{slo_count:,} ({args.services} services x {args.slos_per_service}), "
+         f"{args.days} days of one-minute buckets each"),
+        ("services by their worst SLO", ", ".join(f"{k} {v}" for k, v in sorted(profiles.items()))),
+        ("tiles on / now", f"meeting {tiles['meeting']}, at risk {tiles['at_risk']}, breached "
+         f"{tiles['breached']}, no data {tiles['no_data']}, services frozen {tiles['frozen']}, "
+         f"alerts firing {tiles['alerts']}"),
+        ("alerts stored / blocks stored", f"{count['alerts']:,} / {count['blocks']:,}"),
+        ("seeding (create, buckets, summaries)", f"{seed_seconds:.0f} s = "
+         f"{seed_seconds / slo_count * 1000:.0f} ms per SLO"),
+        ("database size" + (" (SQLite file)" if sqlite_path else " (sli_block)"),
+         f"{total_bytes / 1e6:.0f} MB"),
+        ("requests per page", f"{WARMUP} warm-up, then {args.requests} sequential timed"),
+        ("/ in-process p50 vs the target", f"{overview_p50:.0f} ms vs {TARGET_MS:.0f} ms: "
+         + ("within" if overview_p50 <= TARGET_MS else "OVER")),
+    ]  # fmt: skip
+    report = table(rows) + "\n\n" + page_table(local, remote)
+    report += (
+        "\n\nin-process: FastAPI's TestClient, no network (the server's time); served: one "
+        "`slo-service serve` process, one httpx client with keep-alive (adds HTTP)"
+    )
+    if args.profile or overview_p50 > TARGET_MS:
+        progress("profiling one render of /")
+        report += "\n\n" + profile_overview(app, engine, settings)
+    if not args.no_screenshot:
+        progress("screenshot of /")
+        path, took, height = screenshot(app)
+        report += (
+            f"\n\nscreenshot of / (1280x800 viewport, full page {height} px tall, "
+            f"{took:.1f} s to load and capture): {path}"
+        )
+    engine.dispose()
+    return report, workdir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", help="default: a new SQLite file")
+    parser.add_argument(
+        "--postgres", action="store_true", help="start a throwaway Postgres cluster and use it"
+    )
+    parser.add_argument("--services", type=int, default=200)
+    parser.add_argument("--slos-per-service", type=int, default=len(KINDS), help="kinds in turn")
+    parser.add_argument("--days", type=int, default=30, help="of one-minute buckets per SLO")
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--port", type=int, default=0, help="of slo-service serve (default: free)")
+    parser.add_argument("--profile", action="store_true", help="profile / even within target")
+    parser.add_argument("--no-serve", action="store_true", help="skip the slo-service serve run")
+    parser.add_argument("--no-screenshot", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file or cluster")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with load.database(args) as url:
+        report, workdir = run(url, args)
+    if workdir is not None and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    elif workdir is not None:
+        report += f"\n\nkept: {workdir}"
+    print(report)
+    print(f"\ncommand: {shlex.join(['.venv/bin/python', '-m', 'bench.pages', *sys.argv[1:]])}")
+    print(f"run took {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
