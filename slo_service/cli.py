@@ -22,6 +22,7 @@ from slo_service.cli_common import (
     settings_or_exit,
 )
 from slo_service.cli_dashboards import dashboards_app
+from slo_service.cli_demo import demo_exporter
 from slo_service.cli_export import export
 from slo_service.cli_rules import rules_app
 from slo_service.db import make_engine, session_scope, utcnow
@@ -49,6 +50,7 @@ notify_app = typer.Typer(help="Check notification routes.", no_args_is_help=True
 app.add_typer(notify_app, name="notify")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(rules_app, name="rules")
+app.command("demo-exporter")(demo_exporter)
 app.command()(export)
 
 CLI_ACTOR = "cli"
