@@ -243,14 +243,16 @@ def test_prometheus_finds_what_compose_runs() -> None:
 
 
 def test_the_demo_slos_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """deploy/slos.yaml as slo-service applies it in the container, on a fresh database."""
+    """alerting/example-slos.yaml as slo-service applies it in the container, on a new database."""
     url = f"sqlite:///{tmp_path / 'compose.db'}"
     engine = make_engine(url)
     schema.upgrade(engine)
     engine.dispose()
     monkeypatch.setenv("SLO_DATABASE_URL", url)
     monkeypatch.setenv("SLO_PROMETHEUS_URL", "http://127.0.0.1:9")  # nothing listens
-    result = runner.invoke(app, ["apply", "-f", str(ROOT / "deploy" / "slos.yaml"), "--dry-run"])
+    result = runner.invoke(
+        app, ["apply", "-f", str(ROOT / "alerting" / "example-slos.yaml"), "--dry-run"]
+    )
     assert result.exit_code == 0, result.output
     assert "10 create, 0 update, 0 delete, 0 unchanged (dry run" in result.output
     for model in ("churn-model", "fraud-model"):
@@ -259,7 +261,7 @@ def test_the_demo_slos_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         assert f"+ create {model}:data-freshness\n" in result.output
 
     slo_service = compose()["services"]["slo-service"]
-    assert ("./deploy/slos.yaml", "/deploy/slos.yaml") in list(bind_mounts(slo_service))
+    assert ("./alerting/example-slos.yaml", "/deploy/slos.yaml") in list(bind_mounts(slo_service))
 
 
 def slo_service_commands(command: str | list[str]) -> Iterator[list[str]]:

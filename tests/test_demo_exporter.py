@@ -249,7 +249,7 @@ def test_the_simulator_refuses_a_schedule_that_cannot_be() -> None:
 
 
 def test_the_demo_slos_measure_what_the_exporter_serves() -> None:
-    """deploy/slos.yaml is about these models, with their accuracy baselines, and every
+    """alerting/example-slos.yaml is about these models, with their accuracy baselines, and every
     query of its SLOs selects series the exporter serves."""
     families = scrape_families(serve_briefly())
     served = {
@@ -258,7 +258,7 @@ def test_the_demo_slos_measure_what_the_exporter_serves() -> None:
         for sample in family.samples
     }
     seen_models: set[str] = set()
-    for document in yaml.safe_load_all((ROOT / "deploy" / "slos.yaml").read_text()):
+    for document in yaml.safe_load_all((ROOT / "alerting" / "example-slos.yaml").read_text()):
         for entry in document["slos"]:
             spec = SPECS[document["service"]]
             seen_models.add(spec.name)
