@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sources = sources_for(settings, app.state.engine)
     app.state.gauges = app.state.sources["prometheus"]
     app.state.notifiers = notifiers_for(settings)
+    app.state.pages_cache = pages.RenderedCache()
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     app.state.gate_answers = Answers(str(settings.public_base_url))
     app.state.metrics = registry_for(app.state.engine, settings.layout)

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         description="How long the gate answers from its copy of a token and a service's gate "
         "state; changes made through another replica reach it within this time (0: none).",
     )
+    pages_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="How long a process answers the SLA overview from the copy it rendered "
+        "last (per period); it refreshes itself every 60 s anyway (0: render every time).",
+    )
     public_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"),
         description="Base URL of this service, used in links in alerts and gate reasons.",

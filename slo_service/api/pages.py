@@ -6,6 +6,8 @@ Pages are read with a token of the read scope like the API: from an ``Authorizat
 ``SLO_PUBLIC_READ`` they need none. Without one, a page redirects to ``/login``.
 """
 
+import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -71,6 +73,26 @@ templates.env.globals.update(
 router = APIRouter(include_in_schema=False)
 
 
+class RenderedCache:
+    """The overview as this process rendered it last, per period, kept ``ttl`` seconds: the
+    page reads every SLO (a second for a thousand), and it is the same for every reader."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[float, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, *, ttl: float) -> bytes | None:
+        with self._lock:
+            found = self._kept.get(key)
+        if found is None or time.monotonic() - found[0] >= ttl:
+            return None
+        return found[1]
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            self._kept[key] = (time.monotonic(), body)
+
+
 class _SignIn(Exception):
     """The page needs a token: go to the sign-in page, then back."""
 
@@ -104,8 +126,14 @@ def overview_page(
     _reader(request, session, settings.public_read)
     if period not in overview.PERIODS:
         raise InvalidInput.at(("query", "period"), f"one of {', '.join(overview.PERIODS)}")
+    cache: RenderedCache = request.app.state.pages_cache
+    kept = cache.get(period, ttl=settings.pages_cache_seconds)
+    if kept is not None:
+        return HTMLResponse(kept)
     view = overview.overview(session, key=period, now=utcnow(), layout=settings.layout)
-    return _page(request, "overview.html", view=view, periods=overview.PERIODS)
+    page = _page(request, "overview.html", view=view, periods=overview.PERIODS)
+    cache.put(period, bytes(page.body))
+    return page
 
 
 @router.get("/slos/{ref}", response_class=HTMLResponse)

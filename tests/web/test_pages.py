@@ -144,3 +144,14 @@ def test_pages_need_a_read_token_and_sign_in_sets_it(
     assert signed.headers["location"] == "/"  # never off the site
     assert "httponly" in signed.headers["set-cookie"].lower()
     assert client.get("/", follow_redirects=False).status_code == 200  # the cookie is sent
+
+
+def test_the_overview_is_kept_for_its_ttl(client: TestClient, admin: Headers) -> None:
+    seed(client, admin)
+    first = client.get("/", headers=admin).text
+    model(client, admin, "zeta", HEALTHY)  # a new service, within the 10 s the copy is kept
+    assert client.get("/", headers=admin).text == first
+    assert "service-zeta" in client.get("/?period=7d", headers=admin).text  # another period
+    client.app.state.pages_cache.put("window", b"")  # type: ignore[attr-defined]
+    cache = client.app.state.pages_cache  # type: ignore[attr-defined]
+    assert cache.get("window", ttl=0) is None  # SLO_PAGES_CACHE_SECONDS=0: never kept
