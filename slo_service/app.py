@@ -21,6 +21,7 @@ from slo_service.api import (
     slos,
 )
 from slo_service.api.errors import install as install_error_handlers
+from slo_service.api.timing import TimedRequests
 from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.exporters.metrics import registry_for
@@ -112,4 +113,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.add_exception_handler(pages.SignIn, pages.sign_in_redirect)
+    app.add_middleware(TimedRequests)
     return app

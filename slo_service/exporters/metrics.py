@@ -45,6 +45,15 @@ NOTIFICATIONS = Counter(
     registry=HEALTH,
 )
 
+HTTP_SECONDS = Histogram(
+    "slo_service_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route (its template, e.g. /api/v1/slos/{ref})"
+    " and status code.",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=HEALTH,
+)
+
 _SLO_LABELS = ["service", "slo", "kind"]
 
 

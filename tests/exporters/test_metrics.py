@@ -105,3 +105,16 @@ def test_the_outbox_backlog_is_a_gauge(
     assert scrape(client)["slo_service_notifications_pending", frozenset()] == 0
     model(client, admin, "churn", SPENT)  # three tiers fire, and a budget freeze starts
     assert scrape(client)["slo_service_notifications_pending", frozenset()] == 4
+
+
+def test_http_latency_is_timed_by_route_template(client: TestClient, admin: Headers) -> None:
+    before = scrape(client)
+    key = labels(method="GET", route="/api/v1/slos/{slo_ref}", status="404")
+    count = "slo_service_http_request_duration_seconds_count"
+    for ref in ("41", "42", "churn:nope"):
+        assert client.get(f"/api/v1/slos/{ref}", headers=admin).status_code == 404
+    after = scrape(client)
+    assert after[count, key] - before.get((count, key), 0.0) == 3  # one series for every id
+    unmatched = labels(method="GET", route="unmatched", status="404")
+    client.get("/no/such/page")
+    assert scrape(client)[count, unmatched] >= 1
