@@ -175,3 +175,16 @@ def scenario_prometheus(
     data = backfill(texts, scratch / "scenario")
     with prometheus_server(scratch / "scenario", tsdb=data) as url:
         yield url
+
+
+@pytest.fixture
+def env(db: Engine, closed_port_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment of a CLI command against the test database (Prometheus unreachable)."""
+    values = {
+        "SLO_DATABASE_URL": db.url.render_as_string(hide_password=False),
+        "SLO_PROMETHEUS_URL": closed_port_url,
+        "SLO_SCHEDULER": "false",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values

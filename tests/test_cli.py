@@ -55,18 +55,6 @@ params: {baseline: 0.91}
 """
 
 
-@pytest.fixture
-def env(db: Engine, closed_port_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "SLO_DATABASE_URL": db.url.render_as_string(hide_password=False),
-        "SLO_PROMETHEUS_URL": closed_port_url,
-        "SLO_SCHEDULER": "false",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
-
-
 def slo_names(db: Engine) -> list[str]:
     with Session(db) as session:
         rows = session.exec(select(SLO).where(SLO.deleted_at == None)).all()  # noqa: E711

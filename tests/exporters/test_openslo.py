@@ -11,7 +11,6 @@ import typer
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from slo_service.app import create_app
@@ -20,12 +19,12 @@ from slo_service.cli_export import export
 from slo_service.config import Settings
 from slo_service.errors import InvalidInput, format_loc
 from slo_service.exporters.openslo import dump, from_openslo, to_openslo
-from slo_service.models import SLO
 from slo_service.schemas import SLOCreate
 from slo_service.services import apply as apply_service
 from slo_service.services import slos
 from slo_service.sources.base import NoQueryChecker
 from tests.support.servers import serve_in_thread
+from tests.test_cli import slo_names
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "openslo" / "churn-model.yaml"
 GOOD = 'ml_predictions_total{model_name="churn-model",status!~"error"}'
@@ -878,24 +877,6 @@ def test_example_openslo_native_openslo_native_is_stable() -> None:
 
 
 # --- through the CLI and the API -------------------------------------------------------------
-
-
-@pytest.fixture
-def env(db: Engine, closed_port_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "SLO_DATABASE_URL": db.url.render_as_string(hide_password=False),
-        "SLO_PROMETHEUS_URL": closed_port_url,
-        "SLO_SCHEDULER": "false",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
-
-
-def slo_names(db: Engine) -> list[str]:
-    with Session(db) as session:
-        rows = session.exec(select(SLO).where(SLO.deleted_at == None)).all()  # noqa: E711
-        return sorted(f"{row.service}:{row.name}" for row in rows)
 
 
 export_app = typer.Typer()
