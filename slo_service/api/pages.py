@@ -93,7 +93,7 @@ class RenderedCache:
             self._kept[key] = (time.monotonic(), body)
 
 
-class _SignIn(Exception):
+class SignIn(Exception):
     """The page needs a token: go to the sign-in page, then back."""
 
     def __init__(self, path: str) -> None:
@@ -107,7 +107,7 @@ def _reader(request: Request, session: SessionDep, public_read: bool) -> None:
         tokens.caller(session, token, Scope.READ, public_read=public_read)
     except SloServiceError:
         query = f"?{request.url.query}" if request.url.query else ""
-        raise _SignIn(request.url.path + query) from None
+        raise SignIn(request.url.path + query) from None
 
 
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
@@ -220,8 +220,5 @@ def _local(path: str) -> str:
 
 
 def sign_in_redirect(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, _SignIn)
+    assert isinstance(exc, SignIn)
     return RedirectResponse(f"/login?next={quote(exc.path, safe='')}", status_code=303)
-
-
-SignIn = _SignIn

@@ -28,16 +28,18 @@ def follow(
     session: Session, slos: Sequence[SLO], statuses: Mapping[int, SLOStatusPublic], *, now: datetime
 ) -> None:
     """Store the transitions of ``slos``'s alerts and enqueue their notifications."""
-    watched = [slo for slo in slos if slo.id is not None and alerting_enabled(slo)]
     stored = {a.dedup_key: a for a in alert_repo.firing_of(session, [s.id for s in slos if s.id])}
+    by_slo: dict[int, list[Alert]] = {}
+    for stored_alert in stored.values():
+        by_slo.setdefault(stored_alert.slo_id, []).append(stored_alert)
     routes = alert_repo.routes(session)
     sent = alert_repo.last_sent(session, [a.id for a in stored.values() if a.id is not None])
     rows: list[dict[str, Any]] = []
     for slo in slos:
         assert slo.id is not None
         status = statuses[slo.id]
-        tiers = {_key(slo.id, t): t for t in status.alerts} if slo in watched else {}
-        mine = [a for key, a in stored.items() if a.slo_id == slo.id]
+        tiers = {_key(slo.id, t): t for t in status.alerts} if alerting_enabled(slo) else {}
+        mine = by_slo.get(slo.id, [])
         firing = [domain.Firing(a.dedup_key, a.started_at, _sent_to(a, sent)) for a in mine]
         for key, change in domain.transitions(tiers, firing):
             if change == "trigger":
@@ -83,11 +85,11 @@ def freeze_changed(session: Session, freeze: GateFreeze, *, started: bool, now: 
         "at": now.isoformat(), "path": f"/api/v1/gate?service={freeze.service}",
         "details": {"cause": freeze.cause, "slo": freeze.slo_name, "reason": why, "by": who},
     }  # fmt: skip
+    stored = alert_repo.routes(session)
     taken = domain.route(
-        [_rule(r) for r in alert_repo.routes(session)],
-        service=freeze.service, labels={}, severity=FREEZE_SEVERITY,
-    )  # fmt: skip
-    routes = {r.id: r for r in alert_repo.routes(session)}
+        [_rule(r) for r in stored], service=freeze.service, labels={}, severity=FREEZE_SEVERITY
+    )
+    routes = {r.id: r for r in stored}
     key = f"freeze:{freeze.id}:{event}"
     rows = [
         _row(routes[route_id], index, key, message, alert_id=None)

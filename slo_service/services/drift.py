@@ -86,7 +86,7 @@ def ingest_batch(
     layout: Layout,
 ) -> BatchPublic:
     """Measure a batch against the latest reference and store it with its measurements."""
-    reference, profiles = current_profiles(session, service)
+    reference, profiles = _current_profiles(session, service)
     if batch_key is not None and (seen := drift_repo.batch_by_key(session, service, batch_key)):
         return drift_views.batch_public(session, seen, duplicate=True)
     check_schema(columns, {name: type_of(profile) for name, profile in profiles.items()})
@@ -178,7 +178,7 @@ def reference_types(session: Session, service: str) -> dict[str, FeatureType]:
     return {name: FeatureType(kind) for name, kind in stored.items()}
 
 
-def current_profiles(session: Session, service: str) -> tuple[DriftReference, dict[str, Profile]]:
+def _current_profiles(session: Session, service: str) -> tuple[DriftReference, dict[str, Profile]]:
     """The service's latest reference and its features' profiles; a 422 when it has none."""
     reference = _latest(session, service)
     assert reference.id is not None

@@ -38,7 +38,7 @@ class _Claimed:
     channel_type: str
     idempotency_key: str
     attempts: int
-    message: Message | None
+    message: Message
     config: Mapping[str, Any] | None  # None: the route or its channel is gone
 
 
@@ -92,7 +92,7 @@ class Sender:
 
     def _send(self, row: _Claimed) -> Outcome:
         notifier = self.notifiers.get(row.channel_type)
-        if row.config is None or row.message is None or notifier is None:
+        if row.config is None or notifier is None:
             return Rejected("its route or channel was deleted or changed since it was queued")
         return notifier.send(row.message, row.config, idempotency_key=row.idempotency_key)
 

@@ -50,20 +50,12 @@ class Row:
     freezing: bool  # this SLO's budget freezes its service
     alerts: int  # its firing alerts
 
-    @property
-    def met(self) -> bool | None:
-        return None if self.attainment is None else self.attainment >= self.slo.objective
-
 
 @dataclass(frozen=True)
 class ServiceRows:
     service: str
     rows: list[Row]
     freezes: list[GateFreeze]
-
-    @property
-    def state(self) -> str:
-        return self.rows[0].state if self.rows else "no_data"
 
 
 @dataclass(frozen=True)
@@ -97,7 +89,7 @@ def span_of(key: str, slo: SLO, at: datetime) -> Span:
 def overview(session: Session, *, key: str, now: datetime, layout: Layout) -> Overview:
     slos = list(slo_repo.live(session))
     services = build(session, slos, key=key, now=now, layout=layout)
-    return Overview(key, now, services, tiles(session, slos, services))
+    return Overview(key, now, services, tiles(services))
 
 
 def build(
@@ -178,12 +170,12 @@ def burn_downs(
     return curves
 
 
-def tiles(session: Session, slos: Sequence[SLO], services: Sequence[ServiceRows]) -> dict[str, int]:
+def tiles(services: Sequence[ServiceRows]) -> dict[str, int]:
     """The top row: SLOs meeting, at risk and breached; services frozen; alerts firing."""
-    states = Counter(row.state for block in services for row in block.rows)
-    frozen = sum(1 for block in services if block.freezes)
-    firing = len(alert_repo.firing_of(session, [s.id for s in slos if s.id is not None]))
+    rows = [row for block in services for row in block.rows]
+    states = Counter(row.state for row in rows)
     return {
         "meeting": states["ok"], "at_risk": states["warning"], "breached": states["exhausted"],
-        "no_data": states["no_data"], "frozen": frozen, "alerts": firing,
+        "no_data": states["no_data"], "frozen": sum(1 for block in services if block.freezes),
+        "alerts": sum(row.alerts for row in rows),
     }  # fmt: skip

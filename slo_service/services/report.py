@@ -60,8 +60,7 @@ def parse_month(text: str | None, *, now: datetime) -> tuple[str, datetime, date
         if found is None:
             raise InvalidInput.at(("query", "month"), f"{text!r} is not a month: use YYYY-MM")
         start = datetime(int(found[1]), int(found[2]), 1, tzinfo=now.tzinfo)
-    end = month_start(datetime(start.year + start.month // 12, start.month % 12 + 1, 1,
-                               tzinfo=start.tzinfo))  # fmt: skip
+    end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=start.tzinfo)
     return f"{start.year:04d}-{start.month:02d}", start, end
 
 

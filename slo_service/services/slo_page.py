@@ -93,13 +93,3 @@ def expanded_queries(sli: object, bucket: int) -> list[tuple[str, str]]:
         return [("drift store", f"{sli.statistic} of every feature of {sli.service} under its "
                  f"threshold (default {sli.default_threshold:g})")]  # fmt: skip
     return [("pushed", "good and total pushed to POST /api/v1/events")]
-
-
-def budget_words(remaining: float | None) -> str:
-    if remaining is None:
-        return "no data"
-    return f"{remaining:.1%} left" if remaining >= 0 else f"overspent ({remaining:.1%})"
-
-
-def sli_words(value: float | None) -> str:
-    return "no data" if value is None else f"{value:.3%}"
