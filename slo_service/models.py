@@ -66,6 +66,8 @@ class SLO(SQLModel, table=True):
     deleted_at: datetime | None = _when(nullable=True)
     evaluated_until: datetime | None = _when(nullable=True)
     last_success_at: datetime | None = _when(nullable=True)
+    # End of the last bucket its source gave data for (the no-data alert watches it).
+    data_until: datetime | None = _when(nullable=True)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _when(nullable=True)
@@ -153,6 +155,7 @@ class ServicePolicy(SQLModel, table=True):
 
     service: str = Field(primary_key=True, max_length=63)
     gate: dict[str, Any] = _json()
+    alerting: dict[str, Any] = _json()
     exempt_change_types: list[str] = _json()
     updated_at: datetime = _when()
     updated_by: str = Field(max_length=100)
@@ -322,29 +325,33 @@ _FIRING = text("state = 'firing'")
 
 
 class Alert(SQLModel, table=True):
-    """One episode of a burn-rate tier firing for an SLO, from trigger to resolve; at most one
-    firing per dedup key (SLO and tier)."""
+    """One episode of one of an SLO's alerts (``page``, ``ticket`` or ``nodata``), from trigger
+    to resolve; at most one firing per SLO and name, and per dedup key."""
 
     __tablename__ = "alert"
-    __table_args__ = (_unique_where("uq_alert_dedup_key_firing", "dedup_key", where=_FIRING),)
+    __table_args__ = (
+        _unique_where("uq_alert_dedup_key_firing", "dedup_key", where=_FIRING),
+        _unique_where("uq_alert_slo_id_name_firing", "slo_id", "name", where=_FIRING),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     slo_id: int = Field(
         sa_column=Column(Integer, ForeignKey("slo.id", ondelete="CASCADE"), nullable=False)
     )
+    name: str = Field(max_length=16)
     dedup_key: str = Field(max_length=200, index=True)
     service: str = Field(max_length=63, index=True)
     slo_name: str = Field(max_length=63)
     severity: str = Field(max_length=16)
-    long_window: str = Field(max_length=16)
-    short_window: str = Field(max_length=16)
     state: str = Field(max_length=16)
+    inhibited: bool = Field(default=False)
     started_at: datetime = _when()
     resolved_at: datetime | None = _when(nullable=True, index=True)
-    factor: float
-    long_burn_rate: float | None = None
-    short_burn_rate: float | None = None
+    # The burn-rate tiers over their factor (as they last fired), with their burn rates.
+    tiers: list[dict[str, Any]] = _json()
     budget_remaining: float | None = None
+    # Dedup keys of per-tier alerts (before migration 0007) that this alert's resolve closes.
+    also_resolves: list[str] = _json()
     updated_at: datetime = _when()
 
 
@@ -362,6 +369,7 @@ class NotificationRoute(SQLModel, table=True):
     continue_matching: bool = Field(default=False)
     is_default: bool = Field(default=False)
     repeat_interval: str | None = Field(default=None, max_length=16)
+    events: list[str] = _json()
     channels: list[dict[str, Any]] = _json()
     created_at: datetime = _when()
     updated_at: datetime = _when()

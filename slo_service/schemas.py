@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from slo_service.domain.alert_settings import NEVER
 from slo_service.domain.gate import StalePolicy
 from slo_service.domain.kinds import Budgeting, Kind
 from slo_service.domain.windows import parse_duration, parse_timezone, parse_window
@@ -106,29 +107,63 @@ class GatePolicy(_Input):
 
 
 class AlertTier(_Input):
-    """A multi-window burn-rate tier: fires when both windows burn faster than the factor."""
+    """A multi-window burn-rate tier: fires when both windows burn faster than its factor.
+    Give the factor (the burn rate, e.g. 14.4), or the share of the budget the tier spends in
+    its long window (``budget_spent``, e.g. 0.02 of a 30-day budget in 1h is 14.4)."""
 
     severity: Literal["page", "ticket"]
     long_window: Duration
     short_window: Duration
-    budget_spent: float = Field(
-        gt=0, le=1, description="Fraction of the budget spent in the long window, e.g. 0.02."
+    factor: float | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        description="The burn rate both windows must exceed, at least 1 (a burn rate of 1 "
+        "spends exactly the budget over the window).",
+    )
+    budget_spent: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Instead of factor: the share of the budget spent in the long window.",
     )
 
     @model_validator(mode="after")
-    def _short_inside_long(self) -> Self:
+    def _checked(self) -> Self:
         if parse_duration(self.short_window) >= parse_duration(self.long_window):
             raise ValueError("short_window must be shorter than long_window")
+        if (self.factor is None) == (self.budget_spent is None):
+            raise ValueError("give factor (e.g. 14.4) or budget_spent (e.g. 0.02), one of them")
         return self
 
 
+def _no_data_for(value: str) -> str:
+    return value if value == NEVER else _duration(value)
+
+
 class AlertingPolicy(_Input):
+    """How an SLO alerts. A field left out (or null) takes its service's policy, then the
+    built-in default."""
+
     enabled: bool = True
     tiers: list[AlertTier] | None = Field(
         default=None,
         max_length=8,
-        description="Burn-rate tiers; the SRE workbook's four (2%/1h, 5%/6h, 10%/1d, 10%/3d) "
-        "when left out.",
+        description="Burn-rate tiers, each keeping its windows. Left out: the SRE workbook's "
+        "four (14.4x over 1h/5m and 6x over 6h/30m page, 3x over 1d/2h and 1x over 3d/6h "
+        "ticket at 30 days), their windows scaled to the SLO's window.",
+    )
+    min_events: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e12,
+        description="A tier does not fire while its short window holds fewer events than this "
+        "(default 10); timeslice SLOs are not affected.",
+    )
+    no_data_for: Annotated[str, AfterValidator(_no_data_for)] | None = Field(
+        default=None,
+        description="Raise the no-data ticket after this long without data from the source "
+        "(default 30m); never: no such alert.",
     )
 
 
@@ -279,6 +314,31 @@ class FiringTierPublic(BaseModel):
     short_burn_rate: float
 
 
+class TierPublic(BaseModel):
+    """One of the SLO's effective burn-rate tiers, and how it stands."""
+
+    severity: Literal["page", "ticket"]
+    long_window: str = Field(description="e.g. 1h for a 30-day SLO, 14m for a 7-day one.")
+    short_window: str
+    factor: float = Field(description="It fires when both windows burn faster than this.")
+    long_burn_rate: float | None
+    short_burn_rate: float | None
+    short_window_events: float = Field(description="Events (or minutes) in the short window.")
+    firing: bool
+    held_back: bool = Field(
+        description="Over its factor, but the short window holds fewer than min_events events."
+    )
+
+
+class AlertingStatusPublic(BaseModel):
+    enabled: bool
+    min_events: float
+    no_data_for: str | None = Field(description="null: no no-data alert.")
+    tiers: list[TierPublic] = Field(
+        description="Every effective tier: the user's, or the defaults scaled to the window."
+    )
+
+
 class SLOStatusPublic(BaseModel):
     """Where an SLO stands as of its last evaluated bucket."""
 
@@ -301,6 +361,10 @@ class SLOStatusPublic(BaseModel):
     )
     state: Literal["ok", "warning", "exhausted", "no_data"]
     alerts: list[FiringTierPublic] = Field(description="Burn-rate tiers firing now.")
+    alerting: AlertingStatusPublic
+    data_until: datetime | None = Field(
+        description="End of the last bucket the source gave data for."
+    )
     evaluated_until: datetime | None
     last_error: str | None
 

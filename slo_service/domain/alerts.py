@@ -1,14 +1,20 @@
-"""Burn-rate alerts: the state machine of each (SLO, tier), routing, and delivery retries.
+"""Alerts: the state machine of each SLO's alerts, inhibition, routing, and delivery retries.
 
-Each (SLO, tier) is inactive, firing, or resolved (inactive again, with history). After every
-evaluation the tiers that fire are compared with the alerts that are firing: a tier that fires
-without an alert triggers one, a firing alert whose tier no longer fires resolves, and one that
-keeps firing is sent again once its route's repeat interval has passed. The dedup key is the
-same for every episode of one (SLO, tier), so a channel that deduplicates (PagerDuty) ties
-them to one incident.
+An SLO has at most three alerts, each with a stable dedup key: ``page`` (any page-severity
+burn-rate tier fires), ``ticket`` (any ticket tier fires) and ``nodata`` (its source has given
+no data for ``no_data_for``; a ticket). After every evaluation the alerts that should fire are
+compared with those that are firing: one that should fire without a stored alert triggers, a
+stored one that should no longer fire resolves. The dedup key is the same for every episode of
+one alert, so a channel that deduplicates (PagerDuty) ties them to one incident.
 
-Routes are tried in order: the first that matches takes the alert, and the search goes on only
-past a route that says ``continue``; default routes take what no route matched.
+While an SLO's page fires, its ticket is inhibited (as Alertmanager's inhibit rules do): it is
+kept, shown as inhibited, and not sent. A ticket that was never sent is sent once the page has
+resolved, if it still fires; one that resolves unsent is never heard of. A firing alert that was
+sent is sent again once its route's repeat interval has passed.
+
+Routes are tried in order: the first that matches takes the message, and the search goes on
+only past a route that says ``continue``; default routes take what no route matched. A route
+takes alerts, freeze news, or both (``events``).
 
 A failed delivery is tried again after an exponential backoff with jitter, and never before a
 receiver's Retry-After; after ``max_attempts`` it is dead.
@@ -22,11 +28,32 @@ from typing import Literal
 from slo_service.domain.burn import Severity
 
 Transition = Literal["trigger", "resolve", "repeat"]
+AlertName = Literal["page", "ticket", "nodata"]
+RouteEvent = Literal["alerts", "freeze"]
+
+SEVERITY: dict[AlertName, Severity] = {"page": "page", "ticket": "ticket", "nodata": "ticket"}
 
 
-def dedup_key(slo_id: int, severity: str, long_window: str, short_window: str) -> str:
-    """Stable for one (SLO, tier): ``slo-7-page-1h-5m``."""
-    return f"slo-{slo_id}-{severity}-{long_window}-{short_window}"
+def dedup_key(slo_id: int, name: AlertName) -> str:
+    """Stable for one alert of an SLO: ``slo-7-page``, ``slo-7-ticket``, ``slo-7-nodata``."""
+    return f"slo-{slo_id}-{name}"
+
+
+def inhibited(name: AlertName, firing: Iterable[AlertName]) -> bool:
+    """Whether an alert is muted by another of the same SLO: the ticket while the page fires."""
+    return name == "ticket" and "page" in set(firing)
+
+
+def to_send(change: Transition | None, *, inhibited: bool, notified: bool) -> Transition | None:
+    """What to tell the routes of an alert after an evaluation: its ``change`` (None: it keeps
+    firing), whether it is inhibited now, and whether any route was ever sent it."""
+    if change == "resolve":
+        return "resolve" if notified else None
+    if inhibited:
+        return None
+    if change == "trigger" or not notified:
+        return "trigger"
+    return "repeat"
 
 
 @dataclass(frozen=True)
@@ -41,8 +68,8 @@ class Firing:
 def transitions(
     firing_now: Iterable[str], stored: Iterable[Firing]
 ) -> list[tuple[str, Transition]]:
-    """Triggers for the tiers firing without an alert, resolves for the alerts whose tier
-    stopped; sorted by key, so that repeated runs write in one order."""
+    """Triggers for the alerts that should fire and are not stored, resolves for the stored
+    ones that should no longer fire; sorted by key, so that repeated runs write in one order."""
     now_keys = set(firing_now)
     stored_keys = {alert.key for alert in stored}
     changes: list[tuple[str, Transition]] = [(key, "trigger") for key in now_keys - stored_keys]
@@ -69,29 +96,39 @@ class Route:
     severities: Sequence[Severity] = ()  # empty: any
     continue_matching: bool = False
     default: bool = False
+    events: Sequence[RouteEvent] = ("alerts",)
 
-    def matches(self, service: str, labels: Mapping[str, str], severity: str) -> bool:
-        return (
-            (not self.services or service in self.services)
-            and (not self.severities or severity in self.severities)
+    def matches(
+        self, service: str, labels: Mapping[str, str], severity: str, event: RouteEvent
+    ) -> bool:
+        """Freeze news is per service: a route's labels and severities do not apply to it."""
+        if event not in self.events or (self.services and service not in self.services):
+            return False
+        return event == "freeze" or (
+            (not self.severities or severity in self.severities)
             and all(labels.get(key) == value for key, value in self.labels.items())
         )
 
 
 def route(
-    routes: Sequence[Route], *, service: str, labels: Mapping[str, str], severity: str
+    routes: Sequence[Route],
+    *,
+    service: str,
+    labels: Mapping[str, str],
+    severity: str,
+    event: RouteEvent = "alerts",
 ) -> list[int]:
     """The ids of the routes that take a message, in order."""
     taken: list[int] = []
     for candidate in routes:
-        if candidate.default or not candidate.matches(service, labels, severity):
+        if candidate.default or not candidate.matches(service, labels, severity, event):
             continue
         taken.append(candidate.id)
         if not candidate.continue_matching:
             return taken
     if taken:
         return taken
-    return [r.id for r in routes if r.default and r.matches(service, labels, severity)]
+    return [r.id for r in routes if r.default and r.matches(service, labels, severity, event)]
 
 
 @dataclass(frozen=True)
@@ -112,3 +149,9 @@ class Backoff:
 
     def exhausted(self, attempts: int) -> bool:
         return attempts >= self.max_attempts
+
+
+def silent(data_until: datetime, *, now: datetime, no_data_for: timedelta | None) -> bool:
+    """Whether a source that last gave data for the bucket ending ``data_until`` has been
+    silent for ``no_data_for`` (never, when that is None)."""
+    return no_data_for is not None and now - data_until >= no_data_for

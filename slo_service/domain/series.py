@@ -63,6 +63,12 @@ class Buckets:
         """How many buckets have data."""
         return int(self.present.sum())
 
+    @property
+    def data_until(self) -> int | None:
+        """The end of the last bucket with data (epoch), None when none has any."""
+        present = np.flatnonzero(self.present)
+        return None if present.size == 0 else self.start + (int(present[-1]) + 1) * self.width
+
     def items(self) -> list[tuple[int, Counts]]:
         """The buckets with data as (start, counts), for reading and tests (slow at scale)."""
         return [

@@ -15,12 +15,10 @@ from sqlmodel import Session
 
 from slo_service.db import utcnow
 from slo_service.domain.blocks import Layout
-from slo_service.domain.windows import format_duration
 from slo_service.repositories import alerts as alert_repo
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
 from slo_service.services.evaluation import due_until
-from slo_service.services.status import tiers_of
 
 # The process's own health, shared by every app of the process (the scheduler updates it).
 HEALTH = CollectorRegistry(auto_describe=True)
@@ -84,11 +82,9 @@ class SloCollector(Collector):
             for window, rate in (summary.get("burn_rates") or {}).items():
                 if rate is not None:
                     gauges["burn_rate"].add_metric([*labels, window], rate)
-            firing = {tuple(alert) for alert in summary.get("alerts") or []}
-            for tier in tiers_of(slo):
-                windows = (format_duration(tier.long_window), format_duration(tier.short_window))
-                tier_key = (tier.severity, *windows)
-                firing_now = float(tier_key in firing)
+            for tier in summary.get("tiers") or []:
+                tier_key = [tier["severity"], tier["long_window"], tier["short_window"]]
+                firing_now = float(tier["firing"])
                 gauges["alert_firing"].add_metric([*labels, *tier_key], firing_now)
             if summary.get("evaluated_at"):
                 at = datetime.fromisoformat(summary["evaluated_at"]).timestamp()
@@ -123,7 +119,8 @@ _GAUGES: tuple[tuple[str, str, list[str]], ...] = (
     ("burn_rate", "Burn rate over a window (5m ... 3d, and the SLO's whole window).", ["window"]),
     (
         "alert_firing",
-        "1 while a burn-rate tier fires, by severity and its long and short windows.",
+        "1 while a burn-rate tier fires, by severity and its effective long and short windows "
+        "(scaled to the SLO's window).",
         ["severity", "long_window", "short_window"],
     ),
     ("evaluated_timestamp_seconds", "When the SLO was last evaluated successfully.", []),

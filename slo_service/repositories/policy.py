@@ -27,6 +27,17 @@ def gate_defaults(session: Session, service: str) -> dict[str, Any]:
     return {} if found is None else dict(found[0])
 
 
+_ALERTING = select(ServicePolicy.alerting).where(
+    col(ServicePolicy.service) == bindparam("service")
+)
+
+
+def alerting_defaults(session: Session, service: str) -> dict[str, Any]:
+    """The alerting settings a service's policy gives its SLOs ({} when it has no policy)."""
+    found = session.connection().execute(_ALERTING, {"service": service}).first()
+    return {} if found is None else dict(found[0] or {})
+
+
 def save(session: Session, row: ServicePolicy | GateFreeze | GateOverride) -> None:
     session.add(row)
     session.flush()

@@ -174,3 +174,16 @@ def renew(session: Session, ids: Sequence[int], *, owner: str, until: datetime) 
         .where(col(SLO.id).in_(ids), col(SLO.lease_owner) == owner)
         .values(lease_until=until)
     )
+
+
+def saw_data(session: Session, slo_id: int, *, until: datetime) -> None:
+    """Move the SLO's ``data_until`` forward to ``until`` (never back)."""
+    session.execute(
+        update(SLO)
+        .where(
+            col(SLO.id) == slo_id,
+            or_(col(SLO.data_until).is_(None), col(SLO.data_until) < until),
+        )
+        .values(data_until=until)
+        .execution_options(synchronize_session=False)
+    )

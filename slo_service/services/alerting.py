@@ -1,59 +1,96 @@
-"""Alerts follow evaluation: after each one, the tiers that fire are compared with the alerts
-that are firing (``domain.alerts``), transitions are stored, and each is put in the outbox for
-every channel of every route that takes it, in the same transaction. A freeze that starts or
-lifts is put in the outbox the same way.
+"""Alerts follow evaluation: after each one, the alerts an SLO should have (its page and
+ticket while a tier of theirs fires, its no-data ticket while its source is silent) are
+compared with those firing (``domain.alerts``); transitions are stored, and each is put in the
+outbox for every channel of every route that takes it, in the same transaction, unless it is
+inhibited. A freeze that starts or lifts is put in the outbox the same way, for the routes that
+take freeze news.
 
 What goes in the outbox is the message's content; links are made when it is sent, so they
 follow ``SLO_PUBLIC_BASE_URL``.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlmodel import Session
 
 from slo_service.domain import alerts as domain
+from slo_service.domain.alerts import AlertName
 from slo_service.domain.burn import Severity
 from slo_service.domain.windows import parse_duration
 from slo_service.models import SLO, Alert, GateFreeze, NotificationRoute
 from slo_service.repositories import alerts as alert_repo
-from slo_service.schemas import FiringTierPublic, SLOStatusPublic
-from slo_service.services.status import alerting_enabled
+from slo_service.schemas import SLOStatusPublic, TierPublic
 
 FREEZE_SEVERITY = "ticket"  # a freeze is news for the team, not a page
+PAGERDUTY = "pagerduty"  # the channel type that keeps incidents by dedup key
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """An alert that should fire now, and what makes it fire."""
+
+    tiers: list[TierPublic]
+    silent_since: datetime | None = None  # nodata: the end of the last bucket with data
+
+
+def wanted(slo: SLO, status: SLOStatusPublic, *, now: datetime) -> dict[AlertName, _Wanted]:
+    """The alerts of ``slo`` that should fire now: ``page`` and ``ticket`` while a tier of
+    their severity fires, ``nodata`` while its source has been silent for ``no_data_for``."""
+    if not status.alerting.enabled:
+        return {}
+    found: dict[AlertName, _Wanted] = {}
+    for severity in ("page", "ticket"):
+        tiers = [t for t in status.alerting.tiers if t.firing and t.severity == severity]
+        if tiers:
+            found[cast(AlertName, severity)] = _Wanted(tiers)
+    since = slo.data_until or slo.created_at
+    no_data_for = status.alerting.no_data_for
+    if domain.silent(
+        since, now=now, no_data_for=parse_duration(no_data_for) if no_data_for else None
+    ):
+        found["nodata"] = _Wanted([], silent_since=since)
+    return found
 
 
 def follow(
     session: Session, slos: Sequence[SLO], statuses: Mapping[int, SLOStatusPublic], *, now: datetime
 ) -> None:
     """Store the transitions of ``slos``'s alerts and enqueue their notifications."""
-    stored = {a.dedup_key: a for a in alert_repo.firing_of(session, [s.id for s in slos if s.id])}
-    by_slo: dict[int, list[Alert]] = {}
-    for stored_alert in stored.values():
-        by_slo.setdefault(stored_alert.slo_id, []).append(stored_alert)
+    stored = alert_repo.firing_of(session, [s.id for s in slos if s.id])
+    by_slo: dict[int, dict[AlertName, Alert]] = {}
+    for row in stored:
+        by_slo.setdefault(row.slo_id, {})[cast(AlertName, row.name)] = row
     routes = alert_repo.routes(session)
-    sent = alert_repo.last_sent(session, [a.id for a in stored.values() if a.id is not None])
+    sent = alert_repo.last_sent(session, [a.id for a in stored if a.id is not None])
     rows: list[dict[str, Any]] = []
     for slo in slos:
         assert slo.id is not None
         status = statuses[slo.id]
-        tiers = {_key(slo.id, t): t for t in status.alerts} if alerting_enabled(slo) else {}
-        mine = by_slo.get(slo.id, [])
-        firing = [domain.Firing(a.dedup_key, a.started_at, _sent_to(a, sent)) for a in mine]
-        for key, change in domain.transitions(tiers, firing):
+        should = wanted(slo, status, now=now)
+        mine = by_slo.get(slo.id, {})
+        firing = [domain.Firing(name, a.started_at) for name, a in mine.items()]
+        changes = dict(domain.transitions(should, firing))
+        for name in sorted({*should, *mine}):
+            change = cast(domain.Transition | None, changes.get(name))
             if change == "trigger":
-                alert = _trigger(session, slo, tiers[key], status, now=now)
-            else:
-                alert = stored[key]
+                alert = _trigger(session, slo, name, should[name], status, now=now)
+            elif change == "resolve":
+                alert = mine[name]
                 _resolve(alert, status, now=now)
-                session.add(alert)
-            rows += _outbox(routes, alert, slo, status, change, now=now)
-        for alert in mine:
-            if alert.dedup_key in tiers:
-                _refresh(alert, tiers[alert.dedup_key], status, now=now)
-                session.add(alert)
+            else:
+                alert = mine[name]
+                _refresh(alert, should[name], status, now=now)
+            alert.inhibited = change != "resolve" and domain.inhibited(name, should)
+            session.add(alert)
+            notified = any(alert_id == alert.id for alert_id, _ in sent)
+            send = domain.to_send(change, inhibited=alert.inhibited, notified=notified)
+            if send == "repeat":
                 rows += _repeats(routes, alert, slo, status, sent, now=now)
+            elif send is not None:
+                rows += _outbox(routes, alert, slo, status, send, now=now)
     alert_repo.enqueue(session, rows)
 
 
@@ -64,6 +101,7 @@ def retire(session: Session, slo: SLO, *, now: datetime) -> None:
     rows: list[dict[str, Any]] = []
     for alert in alert_repo.firing_of(session, [slo.id]):
         alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
+        alert.inhibited = False
         session.add(alert)
         rows += _outbox(routes, alert, slo, None, "resolve", now=now)
     alert_repo.enqueue(session, rows)
@@ -87,7 +125,11 @@ def freeze_changed(session: Session, freeze: GateFreeze, *, started: bool, now: 
     }  # fmt: skip
     stored = alert_repo.routes(session)
     taken = domain.route(
-        [_rule(r) for r in stored], service=freeze.service, labels={}, severity=FREEZE_SEVERITY
+        [_rule(r) for r in stored],
+        service=freeze.service,
+        labels={},
+        severity=FREEZE_SEVERITY,
+        event="freeze",
     )
     routes = {r.id: r for r in stored}
     key = f"freeze:{freeze.id}:{event}"
@@ -99,40 +141,50 @@ def freeze_changed(session: Session, freeze: GateFreeze, *, started: bool, now: 
     alert_repo.enqueue(session, rows)
 
 
-def _key(slo_id: int, tier: FiringTierPublic) -> str:
-    return domain.dedup_key(slo_id, tier.severity, tier.long_window, tier.short_window)
-
-
 def _sent_to(alert: Alert, sent: Mapping[tuple[int, int], datetime]) -> dict[int, datetime]:
     return {route: at for (alert_id, route), at in sent.items() if alert_id == alert.id}
 
 
 def _trigger(
-    session: Session, slo: SLO, tier: FiringTierPublic, status: SLOStatusPublic, *, now: datetime
+    session: Session,
+    slo: SLO,
+    name: AlertName,
+    why: _Wanted,
+    status: SLOStatusPublic,
+    *,
+    now: datetime,
 ) -> Alert:
     assert slo.id is not None
     alert = Alert(
-        slo_id=slo.id, dedup_key=_key(slo.id, tier), service=slo.service, slo_name=slo.name,
-        severity=tier.severity, long_window=tier.long_window, short_window=tier.short_window,
-        state="firing", started_at=now, factor=tier.factor, updated_at=now,
+        slo_id=slo.id, name=name, dedup_key=domain.dedup_key(slo.id, name), service=slo.service,
+        slo_name=slo.name, severity=domain.SEVERITY[name], state="firing", started_at=now,
+        tiers=[], also_resolves=[], updated_at=now,
     )  # fmt: skip
-    _refresh(alert, tier, status, now=now)
+    _refresh(alert, why, status, now=now)
     return alert_repo.add(session, alert)
 
 
-def _refresh(
-    alert: Alert, tier: FiringTierPublic, status: SLOStatusPublic, *, now: datetime
-) -> None:
-    alert.factor = tier.factor
-    alert.long_burn_rate, alert.short_burn_rate = tier.long_burn_rate, tier.short_burn_rate
+def _tier(tier: TierPublic) -> dict[str, Any]:
+    return tier.model_dump(include={"severity", "long_window", "short_window", "factor",
+                                    "long_burn_rate", "short_burn_rate"})  # fmt: skip
+
+
+def _refresh(alert: Alert, why: _Wanted, status: SLOStatusPublic, *, now: datetime) -> None:
+    alert.tiers = [_tier(t) for t in why.tiers]
     alert.budget_remaining = status.error_budget.remaining
     alert.updated_at = now
 
 
 def _resolve(alert: Alert, status: SLOStatusPublic, *, now: datetime) -> None:
+    """Resolved, its tiers' burn rates as they are now."""
     alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
-    alert.long_burn_rate = status.burn_rates.get(alert.long_window)
-    alert.short_burn_rate = status.burn_rates.get(alert.short_window)
+    current = {(t.long_window, t.short_window): t for t in status.alerting.tiers}
+    alert.tiers = [
+        _tier(current[(t["long_window"], t["short_window"])])
+        if (t["long_window"], t["short_window"]) in current
+        else t
+        for t in alert.tiers
+    ]
     alert.budget_remaining = status.error_budget.remaining
 
 
@@ -142,6 +194,7 @@ def _rule(row: NotificationRoute) -> domain.Route:
         row.id, services=row.services, labels=row.labels,
         severities=cast(list[Severity], row.severities),
         continue_matching=row.continue_matching, default=row.is_default,
+        events=cast(list[domain.RouteEvent], row.events),
     )  # fmt: skip
 
 
@@ -154,18 +207,29 @@ def _outbox(
     *,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """One row per channel of each route that takes ``alert``'s ``event``."""
+    """One row per channel of each route that takes ``alert``'s ``event``; a resolve also
+    closes, on PagerDuty, the per-tier incidents the alert took over (``also_resolves``)."""
     assert alert.id is not None
     taken = set(domain.route([_rule(r) for r in routes], service=slo.service,
                              labels=slo.labels, severity=alert.severity))  # fmt: skip
     message = _message(alert, slo, status, event, now=now)
     key = f"alert:{alert.id}:{event}:{int(now.timestamp())}"
-    return [
+    rows = [
         _row(r, index, key, message, alert_id=alert.id)
         for r in routes
         if r.id in taken
         for index in range(len(r.channels))
     ]
+    if event == "resolve":
+        rows += [
+            _row(r, index, f"{key}:{former}", {**message, "dedup_key": former}, alert_id=alert.id)
+            for former in alert.also_resolves
+            for r in routes
+            if r.id in taken
+            for index, channel in enumerate(r.channels)
+            if channel["type"] == PAGERDUTY
+        ]
+    return rows
 
 
 def _repeats(
@@ -178,7 +242,7 @@ def _repeats(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """The repeat of a still-firing alert for each route whose repeat interval has passed."""
-    firing = domain.Firing(alert.dedup_key, alert.started_at, _sent_to(alert, sent))
+    firing = domain.Firing(alert.name, alert.started_at, _sent_to(alert, sent))
     due = [
         r for r in routes
         if r.id is not None and domain.repeat_due(
@@ -189,30 +253,51 @@ def _repeats(
     return _outbox(due, alert, slo, status, "repeat", now=now) if due else []
 
 
+def _burns(tiers: Sequence[Mapping[str, Any]]) -> str:
+    """``98.1x over 1h and 102x over 5m (over 14.4x)`` for each tier, joined by ``; ``."""
+    return "; ".join(
+        f"{t['long_burn_rate'] or 0:.1f}x over {t['long_window']} and "
+        f"{t['short_burn_rate'] or 0:.1f}x over {t['short_window']} (over {t['factor']:.3g}x)"
+        for t in tiers
+    )
+
+
+def _summary(alert: Alert, slo: SLO, status: SLOStatusPublic | None, event: str) -> str:
+    name = f"{slo.service}:{slo.name}"
+    if event == "resolve" and status is None:
+        return f"{name} was deleted: its {alert.name} alert is resolved"
+    if alert.name == "nodata":
+        if event == "resolve":
+            return f"{name}: data is back (no-data alert resolved)"
+        since = (slo.data_until or slo.created_at).strftime("%Y-%m-%d %H:%M UTC")
+        error = f"; the source says: {slo.last_error}" if slo.last_error else ""
+        return (f"{name}: no data from its source since {since}: its budget and burn-rate "
+                f"alerts cannot see it{error}")  # fmt: skip
+    if event == "resolve":
+        return f"{name}: {alert.name} resolved, burn rates now {_burns(alert.tiers)}"
+    return f"{name} burns its error budget too fast: {_burns(alert.tiers)}"
+
+
 def _message(
     alert: Alert, slo: SLO, status: SLOStatusPublic | None, event: str, *, now: datetime
 ) -> dict[str, Any]:
-    name = f"{slo.service}:{slo.name}"
-    long, short = alert.long_window, alert.short_window
-    if event == "resolve" and status is None:
-        summary = f"{name} was deleted: its {alert.severity} alert ({long}/{short}) is resolved"
-    elif event == "resolve":
-        summary = (f"{name}: burn rate back under {alert.factor:.1f}x over {long} or {short} "
-                   f"({alert.severity} resolved)")  # fmt: skip
-    else:
-        summary = (f"{name} burns its error budget {alert.long_burn_rate or 0:.1f}x over {long} "
-                   f"and {alert.short_burn_rate or 0:.1f}x over {short} "
-                   f"(fires over {alert.factor:.1f}x)")  # fmt: skip
     return {
-        "event": event, "dedup_key": alert.dedup_key, "service": slo.service, "slo": name,
-        "severity": alert.severity, "summary": summary, "at": now.isoformat(),
-        "path": f"/slos/{slo.id}", "long_window": long, "short_window": short,
-        "factor": alert.factor, "long_burn_rate": alert.long_burn_rate,
-        "short_burn_rate": alert.short_burn_rate, "budget_remaining": alert.budget_remaining,
+        "event": event, "dedup_key": alert.dedup_key, "service": slo.service,
+        "slo": f"{slo.service}:{slo.name}", "alert": alert.name, "severity": alert.severity,
+        "summary": _summary(alert, slo, status, event), "at": now.isoformat(),
+        "path": f"/slos/{slo.id}", "tiers": list(alert.tiers),
+        "budget_remaining": alert.budget_remaining,
         "time_to_exhaustion_seconds": status.time_to_exhaustion_seconds if status else None,
         "objective": slo.objective, "window": slo.window, "labels": dict(slo.labels),
-        "details": {},
+        "details": _details(alert, slo),
     }  # fmt: skip
+
+
+def _details(alert: Alert, slo: SLO) -> dict[str, Any]:
+    if alert.name != "nodata":
+        return {}
+    since = slo.data_until or slo.created_at
+    return {"no_data_since": since.isoformat(), "last_error": slo.last_error}
 
 
 def _row(

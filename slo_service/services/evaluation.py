@@ -115,6 +115,9 @@ def store(
         else:
             written[slo.id] = answer
             slo.evaluated_until = max(end, slo.evaluated_until or end)
+            if answer.data_until is not None:
+                seen = instant(answer.data_until)
+                slo.data_until = max(seen, slo.data_until or seen)
             slo.last_success_at = now
             slo.last_error = None
             outcomes.append(Outcome(slo.id, start, end, answer.count, None))
@@ -209,6 +212,8 @@ def run_cycle(
         with session_scope(engine) as session:
             evaluated = list(slo_repo.get_many(session, done).values())
             summaries.update(session, evaluated, now=cycle.now, layout=layout)
+            waiting = list(slo_repo.get_many(session, held).values())
+            summaries.follow_failed(session, waiting, now=cycle.now, layout=layout)
             slo_repo.release(session, done, owner=owner)
             slo_repo.release(session, held, owner=owner, hold_until=cycle.clock() + retry_after)
     return outcomes

@@ -12,12 +12,13 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from slo_service.db import utcnow
-from slo_service.domain.blocks import Layout, epoch
+from slo_service.domain.blocks import Layout, epoch, instant
 from slo_service.domain.budget import Counts
 from slo_service.domain.series import Buckets
 from slo_service.errors import InvalidInput, SloServiceError
 from slo_service.models import SLO
 from slo_service.repositories import events as event_repo
+from slo_service.repositories import slos as slo_repo
 from slo_service.schemas import EventIn
 from slo_service.services import buckets, slos
 
@@ -55,7 +56,10 @@ def record(
         for event_id, ts, counts in events
         if (slo_id, event_id) in new
     ]
-    buckets.write(session, slo_id, Buckets.summed(values, bucket), layout=layout, add=True)
+    summed = Buckets.summed(values, bucket)
+    buckets.write(session, slo_id, summed, layout=layout, add=True)
+    if summed.data_until is not None:
+        slo_repo.saw_data(session, slo_id, until=instant(summed.data_until))
     return len(new)
 
 

@@ -8,27 +8,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from slo_service.domain.blocks import Layout
-from slo_service.domain.burn import BURN_WINDOWS
 from slo_service.domain.sli import SLI_ADAPTER, DriftStoreSli, LatencySli, RatioSli, ThresholdSli
-from slo_service.domain.windows import format_duration
 from slo_service.models import SLO, Alert, Deployment
 from slo_service.repositories import alerts as alert_repo
 from slo_service.repositories import deployments as deploy_repo
-from slo_service.schemas import HistoryPublic, SLOStatusPublic
+from slo_service.schemas import HistoryPublic, SLOStatusPublic, TierPublic
 from slo_service.services import gate, history, status
 from slo_service.sources import plan
 from slo_service.sources.prometheus import selector, split_histogram
-
-
-@dataclass(frozen=True)
-class TierRow:
-    severity: str
-    long_window: str
-    short_window: str
-    factor: float
-    long_burn: float | None
-    short_burn: float | None
-    firing: bool
 
 
 @dataclass(frozen=True)
@@ -36,7 +23,7 @@ class SloPage:
     slo: SLO
     status: SLOStatusPublic
     history: HistoryPublic
-    tiers: list[TierRow]
+    tiers: list[TierPublic]
     alerts: Sequence[Alert]
     deploys: list[Deployment]
     queries: list[tuple[str, str]]
@@ -53,27 +40,12 @@ def page(session: Session, slo: SLO, *, now: datetime, layout: Layout) -> SloPag
     deploys, _ = deploy_repo.list_page(session, service=slo.service, environment=None,
                                        limit=200, offset=0)  # fmt: skip
     return SloPage(
-        slo=slo, status=current, history=points, tiers=_tiers(slo, current),
+        slo=slo, status=current, history=points, tiers=current.alerting.tiers,
         alerts=alert_repo.of_slo(session, slo.id or 0, limit=50),
         deploys=[d for d in deploys if start <= d.deployed_at <= now],
         queries=expanded_queries(SLI_ADAPTER.validate_python(slo.sli), layout.bucket_seconds),
         warn=policy.warn_threshold, freeze=policy.freeze_threshold,
     )  # fmt: skip
-
-
-def _tiers(slo: SLO, current: SLOStatusPublic) -> list[TierRow]:
-    firing = {(a.severity, a.long_window, a.short_window) for a in current.alerts}
-    length = current.window.end - current.window.start
-    rows = []
-    for tier in status.tiers_of(slo):
-        long, short = format_duration(tier.long_window), format_duration(tier.short_window)
-        rows.append(TierRow(
-            tier.severity, long, short, tier.factor(length),
-            current.burn_rates.get(long) if long in BURN_WINDOWS else None,
-            current.burn_rates.get(short) if short in BURN_WINDOWS else None,
-            (tier.severity, long, short) in firing,
-        ))  # fmt: skip
-    return rows
 
 
 def expanded_queries(sli: object, bucket: int) -> list[tuple[str, str]]:

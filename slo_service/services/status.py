@@ -3,30 +3,34 @@
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
+from slo_service.domain import alert_settings
 from slo_service.domain import budget as math
+from slo_service.domain.alert_settings import AlertSettings
 from slo_service.domain.blocks import Layout, epoch
 from slo_service.domain.budget import Counts
-from slo_service.domain.burn import BURN_WINDOWS, DEFAULT_TIERS, Tier
+from slo_service.domain.burn import BURN_WINDOWS, Tier
 from slo_service.domain.gate import Policy
 from slo_service.domain.kinds import Budgeting
 from slo_service.domain.windows import (
     Span,
     align,
     format_duration,
-    parse_duration,
     parse_timezone,
     parse_window,
     period,
 )
-from slo_service.models import SLO
+from slo_service.models import SLO, ServicePolicy
+from slo_service.repositories import policy as policy_repo
 from slo_service.schemas import (
-    AlertTier,
+    AlertingStatusPublic,
     BudgetPublic,
     FiringTierPublic,
     SLOStatusPublic,
+    TierPublic,
     WindowPublic,
 )
 from slo_service.services import buckets, gate
@@ -77,25 +81,14 @@ def read_many(
     return {slo_id: _reading(ordered, totals[slo_id]) for slo_id, (ordered, _) in planned.items()}
 
 
-def alerting_enabled(slo: SLO) -> bool:
-    """Whether the SLO's burn-rate tiers alert (``alerting.enabled``, true by default)."""
-    return bool((slo.alerting or {}).get("enabled", True))
-
-
-def tiers_of(slo: SLO) -> list[Tier]:
-    configured = (slo.alerting or {}).get("tiers")
-    if not configured:
-        return list(DEFAULT_TIERS)
-    tiers = [AlertTier.model_validate(tier) for tier in configured]
-    return [
-        Tier(
-            t.severity,
-            parse_duration(t.long_window),
-            parse_duration(t.short_window),
-            t.budget_spent,
-        )
-        for t in tiers
-    ]
+def alerting_of(slo: SLO, service: Mapping[str, Any] | None, *, layout: Layout) -> AlertSettings:
+    """The SLO's effective alerting settings; ``service`` is its service policy's ``alerting``."""
+    return alert_settings.effective(
+        slo.alerting,
+        service,
+        window=slo.window,
+        bucket=timedelta(seconds=layout.bucket_seconds),
+    )
 
 
 def as_of(slo: SLO, *, now: datetime, layout: Layout) -> datetime | None:
@@ -106,35 +99,58 @@ def as_of(slo: SLO, *, now: datetime, layout: Layout) -> datetime | None:
     return slo.evaluated_until
 
 
-def firing(
-    tiers: Iterable[Tier], reading: Reading, objective: float, period_length: timedelta
-) -> list[FiringTierPublic]:
+def tier_states(
+    settings: AlertSettings, reading: Reading, objective: float, *, timeslices: bool
+) -> list[TierPublic]:
+    """Each effective tier with its burn rates; firing (when alerting is enabled) unless held
+    back by ``min_events`` (occurrence SLOs only: timeslices count minutes, not requests)."""
     found = []
-    for tier in tiers:
+    for tier in settings.tiers:
         long_burn = math.burn_rate(reading.over(tier.long_window), objective)
         short_burn = math.burn_rate(reading.over(tier.short_window), objective)
-        if tier.fires(long_burn, short_burn, period_length):
-            found.append(
-                FiringTierPublic(
-                    severity=tier.severity,
-                    long_window=format_duration(tier.long_window),
-                    short_window=format_duration(tier.short_window),
-                    factor=tier.factor(period_length),
-                    long_burn_rate=long_burn or 0.0,
-                    short_burn_rate=short_burn or 0.0,
-                )
+        events = reading.over(tier.short_window).total
+        over = tier.fires(long_burn, short_burn)
+        held_back = over and not timeslices and events < settings.min_events
+        found.append(
+            TierPublic(
+                severity=tier.severity,
+                long_window=format_duration(tier.long_window),
+                short_window=format_duration(tier.short_window),
+                factor=tier.factor,
+                long_burn_rate=long_burn,
+                short_burn_rate=short_burn,
+                short_window_events=events,
+                firing=settings.enabled and over and not held_back,
+                held_back=held_back,
             )
+        )
     return found
+
+
+def firing_tiers(tiers: Iterable[TierPublic]) -> list[FiringTierPublic]:
+    return [
+        FiringTierPublic(
+            severity=t.severity, long_window=t.long_window, short_window=t.short_window,
+            factor=t.factor, long_burn_rate=t.long_burn_rate or 0.0,
+            short_burn_rate=t.short_burn_rate or 0.0,
+        )
+        for t in tiers
+        if t.firing
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class _Frame:
-    """What a status measures: its end, the instant it reads at, the period, the tiers."""
+    """What a status measures: its end, the instant it reads at, the period, the alerting."""
 
     end: datetime | None
     at: datetime
     span: Span
-    tiers: list[Tier]
+    alerting: AlertSettings
+
+    @property
+    def tiers(self) -> tuple[Tier, ...]:
+        return self.alerting.tiers
 
     @property
     def lengths(self) -> list[timedelta]:
@@ -142,11 +158,13 @@ class _Frame:
         return [self.at - self.span.start, *BURN_WINDOWS.values(), *tier_windows]
 
 
-def _frame(slo: SLO, *, now: datetime, layout: Layout) -> _Frame:
+def _frame(
+    slo: SLO, service: Mapping[str, Any] | None, *, now: datetime, layout: Layout
+) -> _Frame:
     end = as_of(slo, now=now, layout=layout)
     at = end or align(now, timedelta(seconds=layout.bucket_seconds))
     span = period(parse_window(slo.window), at, parse_timezone(slo.timezone))
-    return _Frame(end, at, span, tiers_of(slo))
+    return _Frame(end, at, span, alerting_of(slo, service, layout=layout))
 
 
 def status(
@@ -160,7 +178,7 @@ def status(
     """The SLO as of its last evaluated bucket (``no_data`` before the first evaluation);
     ``policy`` is its effective gate policy (looked up when not given)."""
     assert slo.id is not None
-    frame = _frame(slo, now=now, layout=layout)
+    frame = _frame(slo, policy_repo.alerting_defaults(session, slo.service), now=now, layout=layout)
     reading = read(session, slo.id, frame.at, frame.lengths, layout=layout)
     return _status(slo, frame, reading, policy or gate.effective_for(session, slo))
 
@@ -172,9 +190,17 @@ def statuses(
     now: datetime,
     layout: Layout,
     policies: Mapping[int, Policy],
+    services: Mapping[str, ServicePolicy] | None = None,
 ) -> dict[int, SLOStatusPublic]:
-    """``status`` of many SLOs, their running totals read in one batch."""
-    frames = {slo.id: _frame(slo, now=now, layout=layout) for slo in slos if slo.id is not None}
+    """``status`` of many SLOs, their running totals read in one batch; ``services`` are their
+    services' policies (read when not given)."""
+    if services is None:
+        services = policy_repo.policies(session, {slo.service for slo in slos})
+    frames = {
+        slo.id: _frame(slo, _alerting(services.get(slo.service)), now=now, layout=layout)
+        for slo in slos
+        if slo.id is not None
+    }
     readings = read_many(session, {i: (f.at, f.lengths) for i, f in frames.items()}, layout=layout)
     return {
         slo.id: _status(slo, frames[slo.id], readings[slo.id], policies[slo.id])
@@ -183,9 +209,13 @@ def statuses(
     }
 
 
+def _alerting(service: ServicePolicy | None) -> Mapping[str, Any] | None:
+    return service.alerting if service is not None else None
+
+
 def _status(slo: SLO, frame: _Frame, reading: Reading, policy: Policy) -> SLOStatusPublic:
     assert slo.id is not None
-    end, at, span, tiers = frame.end, frame.at, frame.span, frame.tiers
+    end, at, span, settings = frame.end, frame.at, frame.span, frame.alerting
     measured = at - span.start
     counts = reading.over(measured) if end else Counts()
     timeslices = slo.budgeting == Budgeting.TIMESLICES
@@ -193,7 +223,8 @@ def _status(slo: SLO, frame: _Frame, reading: Reading, policy: Policy) -> SLOSta
     burns = {
         name: math.burn_rate(reading.over(d), slo.objective) for name, d in BURN_WINDOWS.items()
     }
-    alerts = firing(tiers, reading, slo.objective, span.length) if end else []
+    tiers = tier_states(settings, reading, slo.objective, timeslices=timeslices)
+    alerts = firing_tiers(tiers) if end else []
     return SLOStatusPublic(
         id=slo.id,
         service=slo.service,
@@ -219,6 +250,13 @@ def _status(slo: SLO, frame: _Frame, reading: Reading, policy: Policy) -> SLOSta
             paging=any(alert.severity == "page" for alert in alerts),
         ),
         alerts=alerts,
+        alerting=AlertingStatusPublic(
+            enabled=settings.enabled,
+            min_events=settings.min_events,
+            no_data_for=format_duration(settings.no_data_for) if settings.no_data_for else None,
+            tiers=tiers,
+        ),
+        data_until=slo.data_until,
         evaluated_until=end,
         last_error=slo.last_error,
     )

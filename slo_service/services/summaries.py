@@ -19,7 +19,9 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
     """Summarize ``slos`` as evaluated successfully at ``now``; refresh their services' gates."""
     services = policy_repo.policies(session, {slo.service for slo in slos})
     policies = {slo.id: gate.effective(slo, services.get(slo.service)) for slo in slos if slo.id}
-    current_of = status.statuses(session, slos, now=now, layout=layout, policies=policies)
+    current_of = status.statuses(
+        session, slos, now=now, layout=layout, policies=policies, services=services
+    )
     for slo in slos:
         assert slo.id is not None
         current = current_of[slo.id]
@@ -31,8 +33,10 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
             "consumed": current.error_budget.consumed,
             "burn_rates": current.burn_rates,
             "paging": any(alert.severity == "page" for alert in current.alerts),
-            "alerts": [
-                [alert.severity, alert.long_window, alert.short_window] for alert in current.alerts
+            "tiers": [
+                tier.model_dump(include={"severity", "long_window", "short_window", "factor",
+                                         "firing"})
+                for tier in current.alerting.tiers
             ],
             "state": current.state,
             "time_to_exhaustion_seconds": current.time_to_exhaustion_seconds,
@@ -44,3 +48,16 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
     session.flush()
     alerting.follow(session, slos, current_of, now=now)
     gate.refresh(session, {slo.service for slo in slos}, now=now, actor=ACTOR)
+
+
+def follow_failed(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layout) -> None:
+    """Alerts of SLOs whose evaluation failed: their summaries stay as they were (the gate must
+    see them age), but a source that stays silent still raises their no-data tickets."""
+    if not slos:
+        return
+    services = policy_repo.policies(session, {slo.service for slo in slos})
+    policies = {slo.id: gate.effective(slo, services.get(slo.service)) for slo in slos if slo.id}
+    current_of = status.statuses(
+        session, slos, now=now, layout=layout, policies=policies, services=services
+    )
+    alerting.follow(session, slos, current_of, now=now)
