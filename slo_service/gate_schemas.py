@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from slo_service.domain.gate import Cause, ChangeType, Decision
-from slo_service.schemas import GatePolicy, Slug, _Input
+from slo_service.schemas import AlertingDefaults, GatePolicy, Slug, _Input
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 
@@ -115,6 +115,11 @@ class ServicePolicyIn(_Input):
         default_factory=GatePolicy,
         description="Defaults for the gate settings of the service's SLOs that set none.",
     )
+    alerting: AlertingDefaults = Field(
+        default_factory=AlertingDefaults,
+        description="Defaults for the alerting of the service's SLOs (min_events, "
+        "no_data_for) that set none.",
+    )
     exempt_change_types: list[ChangeType] = Field(
         default_factory=lambda: [ChangeType.ROLLBACK, ChangeType.SECURITY],
         description="Change types that pass a freeze without an override.",
@@ -124,6 +129,7 @@ class ServicePolicyIn(_Input):
 class ServicePolicyPublic(BaseModel):
     service: str
     gate: GatePolicy
+    alerting: AlertingDefaults
     exempt_change_types: list[ChangeType]
     updated_at: datetime | None = Field(description="null: never set; the defaults apply.")
     updated_by: str | None

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from slo_service.schemas import Duration, LabelKey, Slug
 
 Severity = Literal["page", "ticket"]
+RouteEvent = Literal["alerts", "freeze"]
 
 
 def _channel_type(value: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +52,13 @@ class RouteIn(BaseModel):
     repeat_interval: Duration | None = Field(
         default="4h", description="Send a firing alert again this often; null: never."
     )
+    events: list[RouteEvent] = Field(
+        default=["alerts"],
+        min_length=1,
+        description="What the route takes: alerts (burn-rate pages and tickets, no-data "
+        "tickets), freeze (a service's deploys frozen or unfrozen: news, sent as a warning, "
+        "never a page), or both. Freeze news matches on services only.",
+    )
     channels: list[ChannelIn] = Field(
         min_length=1,
         max_length=10,
@@ -78,6 +86,7 @@ class RoutePublic(BaseModel):
     continue_matching: bool = Field(alias="continue")
     default: bool
     repeat_interval: str | None
+    events: list[RouteEvent]
     channels: list[ChannelPublic]
     created_at: datetime
     updated_at: datetime
@@ -89,21 +98,36 @@ class RoutesPublic(BaseModel):
     count: int
 
 
+class AlertTierPublic(BaseModel):
+    severity: Severity
+    long_window: str
+    short_window: str
+    factor: float
+    long_burn_rate: float | None
+    short_burn_rate: float | None
+
+
 class AlertPublic(BaseModel):
     id: int
     slo_id: int
     slo: str = Field(description="service:name")
     service: str
+    name: Literal["page", "ticket", "nodata"] = Field(
+        description="page or ticket: any burn-rate tier of that severity fires; nodata: the "
+        "SLO's source has given no data for its no_data_for (a ticket)."
+    )
     severity: Severity
-    long_window: str
-    short_window: str
     dedup_key: str
     state: Literal["firing", "resolved"]
+    inhibited: bool = Field(
+        description="A ticket muted while the same SLO's page fires: kept, not sent."
+    )
     started_at: datetime
     resolved_at: datetime | None
-    factor: float
-    long_burn_rate: float | None
-    short_burn_rate: float | None
+    tiers: list[AlertTierPublic] = Field(
+        description="The tiers over their factor, with their burn rates (as they last fired; "
+        "once resolved, as they were then)."
+    )
     budget_remaining: float | None
     updated_at: datetime
 

@@ -141,18 +141,9 @@ def _no_data_for(value: str) -> str:
     return value if value == NEVER else _duration(value)
 
 
-class AlertingPolicy(_Input):
-    """How an SLO alerts. A field left out (or null) takes its service's policy, then the
-    built-in default."""
+class AlertingDefaults(_Input):
+    """A service's defaults for the alerting of its SLOs that set none."""
 
-    enabled: bool = True
-    tiers: list[AlertTier] | None = Field(
-        default=None,
-        max_length=8,
-        description="Burn-rate tiers, each keeping its windows. Left out: the SRE workbook's "
-        "four (14.4x over 1h/5m and 6x over 6h/30m page, 3x over 1d/2h and 1x over 3d/6h "
-        "ticket at 30 days), their windows scaled to the SLO's window.",
-    )
     min_events: float | None = Field(
         default=None,
         ge=0,
@@ -163,7 +154,21 @@ class AlertingPolicy(_Input):
     no_data_for: Annotated[str, AfterValidator(_no_data_for)] | None = Field(
         default=None,
         description="Raise the no-data ticket after this long without data from the source "
-        "(default 30m); never: no such alert.",
+        "(default 30m; 1d for drift-store SLIs, which come in batches); never: no such alert.",
+    )
+
+
+class AlertingPolicy(AlertingDefaults):
+    """How an SLO alerts. ``min_events`` and ``no_data_for`` left out (or null) take its
+    service's policy, then the built-in default."""
+
+    enabled: bool = True
+    tiers: list[AlertTier] | None = Field(
+        default=None,
+        max_length=8,
+        description="Burn-rate tiers, each keeping its windows. Left out: the SRE workbook's "
+        "four (14.4x over 1h/5m and 6x over 6h/30m page, 3x over 1d/2h and 1x over 3d/6h "
+        "ticket at 30 days), their windows scaled to the SLO's window.",
     )
 
 

@@ -42,8 +42,8 @@ def list_alerts(
     ] = 24,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> AlertsPublic:
-    """Firing burn-rate alerts and those resolved within ``resolved_within`` hours, newest
-    first."""
+    """Each SLO's page, ticket and no-data alerts that fire (a ticket inhibited by its SLO's
+    page says so) and those resolved within ``resolved_within`` hours, newest first."""
     since = utcnow() - timedelta(hours=resolved_within)
     rows = alert_repo.alerts(session, service=service, resolved_since=since, limit=limit)
     return AlertsPublic(data=[routes.alert_public(r) for r in rows], count=len(rows))

@@ -7,8 +7,9 @@ policy (``alerting`` of ``PUT /services/{service}/policy``), over the built-in d
 - ``min_events`` (default 10): a tier does not fire while its short window holds fewer events
   than this, so a handful of failed requests on a quiet model pages nobody. Timeslice SLOs
   count minutes, not requests: the guard does not apply to them.
-- ``no_data_for`` (default 30m, ``never`` to turn it off): an SLO whose source has given no
-  data for this long raises its no-data ticket.
+- ``no_data_for`` (``never`` turns it off): an SLO whose source has given no data for this
+  long raises its no-data ticket. Default 30m, but 1d for drift-store SLIs: their data comes in
+  batches, hours apart.
 
 Everything here reads stored, already validated settings: it never fails on them.
 """
@@ -23,6 +24,8 @@ from slo_service.domain.windows import parse_duration, parse_window
 
 DEFAULT_MIN_EVENTS = 10.0
 DEFAULT_NO_DATA_FOR = timedelta(minutes=30)
+# Sources whose data comes in batches hours apart, with the silence that is normal for them.
+SPARSE_NO_DATA_FOR = {"drift_store": timedelta(days=1)}
 NEVER = "never"
 
 
@@ -45,9 +48,9 @@ def tier_of(spec: Mapping[str, Any], period: timedelta) -> Tier:
     return Tier(spec["severity"], long_window, parse_duration(spec["short_window"]), factor)
 
 
-def _no_data_for(text: str | None) -> timedelta | None:
+def _no_data_for(text: str | None, source: str | None) -> timedelta | None:
     if text is None:
-        return DEFAULT_NO_DATA_FOR
+        return SPARSE_NO_DATA_FOR.get(source or "", DEFAULT_NO_DATA_FOR)
     return None if text == NEVER else parse_duration(text)
 
 
@@ -57,9 +60,11 @@ def effective(
     *,
     window: str,
     bucket: timedelta,
+    source: str | None = None,
 ) -> AlertSettings:
     """The settings an SLO alerts by: ``own`` is its ``alerting``, ``service`` its service's
-    policy defaults (``min_events``, ``no_data_for``); a key absent or null inherits."""
+    policy defaults (``min_events``, ``no_data_for``); a key absent or null inherits.
+    ``source`` is the SLI's (its default silence differs)."""
     own, service = own or {}, service or {}
     period = nominal_length(parse_window(window))
     configured = own.get("tiers")
@@ -79,5 +84,5 @@ def effective(
         tiers=tiers,
         custom_tiers=bool(configured),
         min_events=DEFAULT_MIN_EVENTS if min_events is None else float(min_events),
-        no_data_for=_no_data_for(no_data_for),
+        no_data_for=_no_data_for(no_data_for, source),
     )

@@ -54,11 +54,11 @@ class Tier:
 
     def detection_time(self, burn: float) -> timedelta | None:
         """How long a steady burn at ``burn``, after a clean history, takes to fire the tier:
-        until the long window's average passes the factor (and the short window is over it
-        from its first bucket); None when it never fires."""
+        until the long window's average passes the factor (the short window's, which fills
+        faster, has passed it by then); None when it never fires."""
         if burn <= self.factor:
             return None
-        return max(self.long_window * (self.factor / burn), self.short_window)
+        return self.long_window * (self.factor / burn)
 
 
 WORKBOOK_TIERS = (

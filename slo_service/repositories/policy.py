@@ -27,9 +27,7 @@ def gate_defaults(session: Session, service: str) -> dict[str, Any]:
     return {} if found is None else dict(found[0])
 
 
-_ALERTING = select(ServicePolicy.alerting).where(
-    col(ServicePolicy.service) == bindparam("service")
-)
+_ALERTING = select(ServicePolicy.alerting).where(col(ServicePolicy.service) == bindparam("service"))
 
 
 def alerting_defaults(session: Session, service: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ follow ``SLO_PUBLIC_BASE_URL``.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlmodel import Session
 
@@ -26,6 +26,7 @@ from slo_service.schemas import SLOStatusPublic, TierPublic
 
 FREEZE_SEVERITY = "ticket"  # a freeze is news for the team, not a page
 PAGERDUTY = "pagerduty"  # the channel type that keeps incidents by dedup key
+BURN_ALERTS: tuple[Literal["page", "ticket"], ...] = ("page", "ticket")
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,10 @@ def wanted(slo: SLO, status: SLOStatusPublic, *, now: datetime) -> dict[AlertNam
     if not status.alerting.enabled:
         return {}
     found: dict[AlertName, _Wanted] = {}
-    for severity in ("page", "ticket"):
+    for severity in BURN_ALERTS:
         tiers = [t for t in status.alerting.tiers if t.firing and t.severity == severity]
         if tiers:
-            found[cast(AlertName, severity)] = _Wanted(tiers)
+            found[severity] = _Wanted(tiers)
     since = slo.data_until or slo.created_at
     no_data_for = status.alerting.no_data_for
     if domain.silent(
@@ -74,7 +75,7 @@ def follow(
         firing = [domain.Firing(name, a.started_at) for name, a in mine.items()]
         changes = dict(domain.transitions(should, firing))
         for name in sorted({*should, *mine}):
-            change = cast(domain.Transition | None, changes.get(name))
+            change = changes.get(name)
             if change == "trigger":
                 alert = _trigger(session, slo, name, should[name], status, now=now)
             elif change == "resolve":
@@ -98,12 +99,15 @@ def retire(session: Session, slo: SLO, *, now: datetime) -> None:
     """Resolve the firing alerts of an SLO that is deleted, so that no incident stays open."""
     assert slo.id is not None
     routes = alert_repo.routes(session)
+    firing = alert_repo.firing_of(session, [slo.id])
+    sent = alert_repo.last_sent(session, [a.id for a in firing if a.id is not None])
     rows: list[dict[str, Any]] = []
-    for alert in alert_repo.firing_of(session, [slo.id]):
+    for alert in firing:
         alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
         alert.inhibited = False
         session.add(alert)
-        rows += _outbox(routes, alert, slo, None, "resolve", now=now)
+        if any(alert_id == alert.id for alert_id, _ in sent):  # never sent: nothing to close
+            rows += _outbox(routes, alert, slo, None, "resolve", now=now)
     alert_repo.enqueue(session, rows)
     session.flush()
 

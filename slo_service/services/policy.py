@@ -22,7 +22,7 @@ from slo_service.gate_schemas import (
 )
 from slo_service.models import GateFreeze, GateOverride, ServicePolicy
 from slo_service.repositories import policy as policy_repo
-from slo_service.schemas import GatePolicy
+from slo_service.schemas import AlertingDefaults, GatePolicy
 from slo_service.services import alerting, audit, gate
 
 
@@ -46,6 +46,7 @@ def get_policy(session: Session, service: str) -> ServicePolicyPublic:
         return ServicePolicyPublic(
             service=service,
             gate=GatePolicy(),
+            alerting=AlertingDefaults(),
             exempt_change_types=sorted(rules.DEFAULT_EXEMPT),
             updated_at=None,
             updated_by=None,
@@ -59,17 +60,19 @@ def put_policy(
     """Set the service's policy; the gate of its SLOs follows at once."""
     _known(session, service)
     before = get_policy(session, service).model_dump(
-        mode="json", include={"gate", "exempt_change_types"}
+        mode="json", include={"gate", "alerting", "exempt_change_types"}
     )
     row = policy_repo.policies(session, [service]).get(service) or ServicePolicy(
         service=service, updated_by=actor
     )
     row.gate = data.gate.model_dump(exclude_none=True, mode="json")
+    row.alerting = data.alerting.model_dump(exclude_none=True, mode="json")
     row.exempt_change_types = sorted({str(t) for t in data.exempt_change_types})
     row.updated_at, row.updated_by = now, actor
     policy_repo.save(session, row)
     after = {
         "gate": GatePolicy.model_validate(row.gate).model_dump(mode="json"),
+        "alerting": AlertingDefaults.model_validate(row.alerting).model_dump(mode="json"),
         "exempt_change_types": row.exempt_change_types,
     }
     _record(session, service, "policy.update", audit.diff(before, after), actor=actor, now=now)

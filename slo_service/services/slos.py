@@ -8,7 +8,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from slo_service.db import utcnow
+from slo_service.domain.alert_settings import tier_of
+from slo_service.domain.burn import nominal_length, tier_problem
 from slo_service.domain.kinds import budgeting_of, build_sli
+from slo_service.domain.windows import parse_window
 from slo_service.errors import Conflict, InvalidInput, NotFound
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
@@ -80,6 +83,7 @@ def prepare(data: SLOCreate, checker: QueryChecker) -> Columns:
     problems = checker.check(sli)
     if problems:
         raise InvalidInput([(("sli", *loc), reason) for loc, reason in problems])
+    _check_tiers(data)
     values = data.model_dump(exclude={"objective_percent", "sli"}, mode="json")
     values.update(
         params=params,
@@ -87,8 +91,26 @@ def prepare(data: SLOCreate, checker: QueryChecker) -> Columns:
         sli_overrides=data.sli,
         budgeting=str(budgeting_of(data.kind, sli)),
         gate=data.gate.model_dump(exclude_none=True, mode="json"),
+        alerting=data.alerting.model_dump(exclude_none=True, mode="json")
+        if data.alerting
+        else None,
     )
     return values
+
+
+def _check_tiers(data: SLOCreate) -> None:
+    """Each tier the user gives must alert only on a real burn (factor at least 1) and look
+    back no further than the SLO's window."""
+    if data.alerting is None or not data.alerting.tiers:
+        return
+    period = nominal_length(parse_window(data.window))
+    problems = []
+    for index, spec in enumerate(data.alerting.tiers):
+        problem = tier_problem(tier_of(spec.model_dump(), period), period)
+        if problem is not None:
+            problems.append((("alerting", "tiers", index), problem))
+    if problems:
+        raise InvalidInput(problems)
 
 
 def _audit_view(values: Columns | SLO) -> dict[str, Any]:

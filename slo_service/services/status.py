@@ -88,6 +88,7 @@ def alerting_of(slo: SLO, service: Mapping[str, Any] | None, *, layout: Layout) 
         service,
         window=slo.window,
         bucket=timedelta(seconds=layout.bucket_seconds),
+        source=slo.sli.get("source"),
     )
 
 
@@ -158,9 +159,7 @@ class _Frame:
         return [self.at - self.span.start, *BURN_WINDOWS.values(), *tier_windows]
 
 
-def _frame(
-    slo: SLO, service: Mapping[str, Any] | None, *, now: datetime, layout: Layout
-) -> _Frame:
+def _frame(slo: SLO, service: Mapping[str, Any] | None, *, now: datetime, layout: Layout) -> _Frame:
     end = as_of(slo, now=now, layout=layout)
     at = end or align(now, timedelta(seconds=layout.bucket_seconds))
     span = period(parse_window(slo.window), at, parse_timezone(slo.timezone))

@@ -34,8 +34,9 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
             "burn_rates": current.burn_rates,
             "paging": any(alert.severity == "page" for alert in current.alerts),
             "tiers": [
-                tier.model_dump(include={"severity", "long_window", "short_window", "factor",
-                                         "firing"})
+                tier.model_dump(
+                    include={"severity", "long_window", "short_window", "factor", "firing"}
+                )
                 for tier in current.alerting.tiers
             ],
             "state": current.state,

@@ -55,6 +55,7 @@ def add_routes(db: Engine, receivers: Receivers) -> None:
                            "webhook_url": receivers.slack.url + SLACK_PATH},
                           {"type": "pagerduty", "routing_key": ROUTING_KEY}]}  # fmt: skip
     rest = {"name": "everything-else", "default": True, "repeat_interval": "30m",
+            "events": ["alerts", "freeze"],
             "channels": [{"type": "webhook", "url": receivers.webhook.url + "/hook",
                           "secret": "s3cret"}]}  # fmt: skip
     with session_scope(db) as session:
@@ -94,9 +95,14 @@ def evaluate(db: Engine, slo_id: int, at: datetime) -> None:
 
 
 def firing(db: Engine) -> list[str]:
+    """The firing alerts, each with the windows of its tiers over their factor."""
     with Session(db) as session:
         rows = session.exec(select(Alert).where(Alert.state == "firing")).all()
-        return sorted(f"{a.severity}-{a.long_window}-{a.short_window}" for a in rows)
+        return sorted(
+            f"{a.name}{' (inhibited)' if a.inhibited else ''}: "
+            + " ".join(f"{t['long_window']}/{t['short_window']}" for t in a.tiers)
+            for a in rows
+        )
 
 
 def bodies(receiver: Receiver) -> list[Any]:
@@ -108,58 +114,62 @@ def test_every_transition_reaches_its_channels_once(
 ) -> None:
     add_routes(db, receivers)
     slo_id = push_slo(db)
-    # Half the requests fail for five minutes: every tier burns far over its factor.
+    # Half the requests fail for five minutes: every tier burns far over its factor. One page
+    # alert and one ticket alert, the ticket inhibited while the page fires.
     push(db, range(-5, 0), bad=50, at=T)
     evaluate(db, slo_id, T)
-    assert firing(db) == ["page-1h-5m", "page-6h-30m", "ticket-1d-2h", "ticket-3d-6h"]
-    assert sender.run_once(now=T) == {"delivered": 7, "retry": 0, "dead": 0}
+    assert firing(db) == ["page: 1h/5m 6h/30m", "ticket (inhibited): 1d/2h 3d/6h"]
+    assert sender.run_once(now=T) == {"delivered": 3, "retry": 0, "dead": 0}
     slack, pagerduty = bodies(receivers.slack), bodies(receivers.pagerduty)
-    assert sorted(b["blocks"][0]["text"]["text"] for b in slack) == [
-        "🔥 PAGE: churn-model:availability", "🔥 PAGE: churn-model:availability",
-    ]  # fmt: skip
-    assert {(b["event_action"], b["dedup_key"]) for b in pagerduty} == {
-        ("trigger", f"slo-{slo_id}-page-1h-5m"), ("trigger", f"slo-{slo_id}-page-6h-30m"),
-    }  # fmt: skip
-    assert {b["payload"]["severity"] for b in pagerduty} == {"critical"}
+    assert [b["blocks"][0]["text"]["text"] for b in slack] == ["🔥 PAGE: churn-model:availability"]
+    assert [(b["event_action"], b["dedup_key"], b["payload"]["severity"]) for b in pagerduty] == [
+        ("trigger", f"slo-{slo_id}-page", "critical")
+    ]
+    assert pagerduty[0]["payload"]["summary"] == (
+        "churn-model:availability burns its error budget too fast: 50.0x over 1h and 50.0x "
+        "over 5m (over 14.4x); 50.0x over 6h and 50.0x over 30m (over 6x)"
+    )
     assert {r.path for r in receivers.slack.requests} == {SLACK_PATH}
     hook = sorted((b["event"], b["dedup_key"]) for b in bodies(receivers.webhook))
-    assert hook == [
-        ("freeze_start", "freeze-churn-model-budget"),  # the budget is spent: deploys freeze
-        ("trigger", f"slo-{slo_id}-ticket-1d-2h"), ("trigger", f"slo-{slo_id}-ticket-3d-6h"),
-    ]  # fmt: skip
+    # The budget is spent: deploys freeze; the ticket is inhibited, so it is not sent.
+    assert hook == [("freeze_start", "freeze-churn-model-budget")]
 
     # Evaluated again with nothing new: no transition, nothing sent (dedup).
     evaluate(db, slo_id, T + timedelta(seconds=30))
     assert sender.run_once(now=T + timedelta(seconds=30)) == {"delivered": 0, "retry": 0,
                                                               "dead": 0}  # fmt: skip
 
-    # Ten good minutes: the 5m window is clean, so the fastest page resolves; the rest burn on.
+    # Ten good minutes: the 5m window is clean, so the fastest tier stops; the page fires on
+    # (its 6h/30m tier), and nothing is sent: the alert did not change.
     push(db, range(10), bad=0, at=T + timedelta(minutes=10))
     evaluate(db, slo_id, T + timedelta(minutes=10))
-    assert firing(db) == ["page-6h-30m", "ticket-1d-2h", "ticket-3d-6h"]
-    sender.run_once(now=T + timedelta(minutes=10))
-    assert bodies(receivers.pagerduty)[-1] == {
-        "routing_key": ROUTING_KEY, "event_action": "resolve",
-        "dedup_key": f"slo-{slo_id}-page-1h-5m",
-    }  # fmt: skip
-    assert bodies(receivers.slack)[-1]["blocks"][0]["text"]["text"].startswith("✅ RESOLVED")
+    assert firing(db) == ["page: 6h/30m", "ticket (inhibited): 1d/2h 3d/6h"]
+    assert sender.run_once(now=T + timedelta(minutes=10))["delivered"] == 0
 
-    # Forty minutes in: the 30m window is clean too; the tickets, still firing, are repeated
-    # on the route whose repeat interval (30m) has passed.
+    # Forty minutes in: the 30m window is clean too, and the page resolves. The ticket still
+    # fires and is no longer inhibited: it is sent now (as Alertmanager does when the
+    # inhibiting alert resolves), once.
     push(db, range(10, 40), bad=0, at=T + timedelta(minutes=40))
     evaluate(db, slo_id, T + timedelta(minutes=40))
-    assert firing(db) == ["ticket-1d-2h", "ticket-3d-6h"]
+    assert firing(db) == ["ticket: 1d/2h 3d/6h"]
     sender.run_once(now=T + timedelta(minutes=40))
-    assert bodies(receivers.pagerduty)[-1]["event_action"] == "resolve"
-    assert bodies(receivers.pagerduty)[-1]["dedup_key"] == f"slo-{slo_id}-page-6h-30m"
-    repeats = [b for b in bodies(receivers.webhook) if b["event"] == "repeat"]
-    assert sorted(b["dedup_key"] for b in repeats) == [
-        f"slo-{slo_id}-ticket-1d-2h", f"slo-{slo_id}-ticket-3d-6h",
-    ]  # fmt: skip
-    assert len(receivers.slack.requests) == 4  # two triggers, two resolves, no repeat
-    assert len(receivers.pagerduty.requests) == 4
+    assert bodies(receivers.pagerduty)[-1] == {
+        "routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": f"slo-{slo_id}-page",
+    }  # fmt: skip
+    assert bodies(receivers.slack)[-1]["blocks"][0]["text"]["text"].startswith("✅ RESOLVED")
+    tickets = [b for b in bodies(receivers.webhook) if b["dedup_key"] == f"slo-{slo_id}-ticket"]
+    assert [b["event"] for b in tickets] == ["trigger"]
+
+    # Thirty minutes later the ticket, still firing, is repeated on its route (every 30m).
+    push(db, range(40, 70), bad=0, at=T + timedelta(minutes=70))
+    evaluate(db, slo_id, T + timedelta(minutes=70))
+    sender.run_once(now=T + timedelta(minutes=70))
+    tickets = [b for b in bodies(receivers.webhook) if b["dedup_key"] == f"slo-{slo_id}-ticket"]
+    assert [b["event"] for b in tickets] == ["trigger", "repeat"]
+    assert len(receivers.slack.requests) == 2  # the page's trigger and resolve, no repeat
+    assert len(receivers.pagerduty.requests) == 2
     keys = [r.headers["idempotency-key"] for r in receivers.webhook.requests]
-    assert len(keys) == len(set(keys)) == 5
+    assert len(keys) == len(set(keys)) == 3
 
 
 def test_disabled_alerting_and_unmatched_routes_send_nothing(
@@ -172,7 +182,7 @@ def test_disabled_alerting_and_unmatched_routes_send_nothing(
     slo_id = push_slo(db)
     push(db, range(-5, 0), bad=50, at=T)
     evaluate(db, slo_id, T)
-    assert len(firing(db)) == 4  # alerts are kept, whether or not a route takes them
+    assert len(firing(db)) == 2  # alerts are kept, whether or not a route takes them
     assert sender.run_once(now=T)["delivered"] == 0
     with session_scope(db) as session:
         slo = session.get(SLO, slo_id)
@@ -199,16 +209,12 @@ def test_deleting_an_slo_resolves_its_alerts(
         assert slo is not None
         slos.delete(session, slo, actor="tests")
     assert firing(db) == []
-    # Deleted just now: four resolves to the pages' two channels and the tickets' webhook,
-    # and the freeze the SLO's budget held lifts.
-    assert sender.run_once() == {"delivered": 7, "retry": 0, "dead": 0}
+    # Deleted just now: the page's resolve to its two channels; the ticket, inhibited and
+    # never sent, resolves unheard; the freeze the SLO's budget held lifts.
+    assert sender.run_once() == {"delivered": 3, "retry": 0, "dead": 0}
     resolves = [b for b in bodies(receivers.pagerduty) if b["event_action"] == "resolve"]
-    assert sorted(b["dedup_key"] for b in resolves) == [
-        f"slo-{slo_id}-page-1h-5m", f"slo-{slo_id}-page-6h-30m",
-    ]  # fmt: skip
+    assert [b["dedup_key"] for b in resolves] == [f"slo-{slo_id}-page"]
     hook = [b for b in bodies(receivers.webhook) if b["at"] != T.isoformat()]
-    assert sorted(b["event"] for b in hook) == ["freeze_lift", "resolve", "resolve"]
-    assert {b["summary"] for b in hook if b["event"] == "resolve"} == {
-        "churn-model:availability was deleted: its ticket alert (1d/2h) is resolved",
-        "churn-model:availability was deleted: its ticket alert (3d/6h) is resolved",
-    }
+    assert [b["event"] for b in hook] == ["freeze_lift"]
+    slack = bodies(receivers.slack)[-1]
+    assert "churn-model:availability was deleted: its page alert is resolved" in str(slack)
