@@ -11,7 +11,7 @@ credentials, and so are PagerDuty's routing keys.
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
@@ -32,22 +32,35 @@ _SHORTEST_SECRET = 4  # shorter "secrets" (a URL path of "/") would blank out or
 
 
 @dataclass(frozen=True)
+class TierBurn:
+    """One burn-rate tier of an alert and its burn rates: over its factor for a trigger or a
+    repeat, as they are now for a resolve (then usually under it)."""
+
+    severity: Severity
+    long_window: str  # e.g. "1h"
+    short_window: str  # e.g. "5m"
+    factor: float  # the tier fires when both windows burn faster than this
+    long_burn_rate: float | None  # None: no data in the window
+    short_burn_rate: float | None
+
+
+@dataclass(frozen=True)
 class Message:
     """What every channel renders: one alert transition (or a freeze change, or a test)."""
 
     event: Event
-    dedup_key: str  # stable per (SLO, tier), e.g. "slo-7-page-1h-5m"; per service for freezes
+    # Stable per alert of an SLO ("slo-7-page", "slo-7-ticket", "slo-7-nodata"), so a resolve
+    # finds its trigger; per service and cause for freezes ("freeze-churn-budget"). A resolve
+    # may carry an older per-tier key ("slo-7-page-1h-5m") to close what came before them.
+    dedup_key: str
     service: str
     slo: str | None  # "service:name"; None for a freeze
     severity: Severity
     summary: str  # one line, built by whoever makes the Message
     at: datetime  # when the transition happened (aware UTC)
     url: str | None  # link to the SLO page (or the service's gate)
-    long_window: str | None = None  # e.g. "1h"
-    short_window: str | None = None  # e.g. "5m"
-    factor: float | None = None
-    long_burn_rate: float | None = None
-    short_burn_rate: float | None = None
+    alert: str | None = None  # "page", "ticket" or "nodata"; None for a freeze or a test
+    tiers: Sequence[TierBurn] = ()  # the tiers that fire (or fired); () for nodata
     budget_remaining: float | None = None  # fraction, 0.12 = 12%, may be negative
     time_to_exhaustion_seconds: float | None = None
     objective: float | None = None
@@ -217,13 +230,16 @@ def json_bytes(value: Any) -> bytes:
 
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON data: mappings with string keys, lists, finite numbers (NaN and
-    infinities become None), datetimes as ISO 8601; anything else as its ``str``."""
+    infinities become None), datetimes as ISO 8601, dataclasses (a ``TierBurn``) as objects of
+    their fields; anything else as its ``str``."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, datetime):
         return iso(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable({item.name: getattr(value, item.name) for item in fields(value)})
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

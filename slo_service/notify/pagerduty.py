@@ -1,5 +1,6 @@
 """PagerDuty through the Events API v2 (``POST {base}/v2/enqueue``): alert events that open,
-refresh and resolve one PagerDuty alert per (SLO, tier).
+refresh and resolve one PagerDuty alert per alert of an SLO (its page, its ticket, its no-data
+ticket).
 
 The message's ``dedup_key`` is what ties a resolve to its trigger, so a re-sent trigger (a
 repeat, or a retry after a timeout whose first try did arrive) only adds a log entry to the
@@ -19,6 +20,7 @@ from slo_service.notify.base import (
     Message,
     Outcome,
     Problem,
+    TierBurn,
     config_rejected,
     duration_text,
     iso,
@@ -36,6 +38,7 @@ SEVERITY = {"page": "critical", "ticket": "warning"}
 # a key of another shape (a ruleset's, a future format) is not refused here for its length.
 _ROUTING_KEY = re.compile(r"[A-Za-z0-9]{20,64}")
 _CLASS = {"freeze_start": "error-budget-freeze", "test": "slo-service-test"}
+_NO_DATA_CLASS = "slo-no-data"  # a silent source is not a burn: rules can tell them apart
 
 
 class PagerDutyNotifier:
@@ -115,7 +118,7 @@ def _payload(message: Message) -> dict[str, Any]:
         "severity": severity,
         "timestamp": iso(message.at),
         "group": message.service,
-        "class": _CLASS.get(message.event, "slo-burn-rate"),
+        "class": _event_class(message),
         "custom_details": custom_details(message),
     }
     if message.slo is not None:
@@ -123,20 +126,24 @@ def _payload(message: Message) -> dict[str, Any]:
     return payload
 
 
+def _event_class(message: Message) -> str:
+    if message.alert == "nodata":
+        return _NO_DATA_CLASS
+    return _CLASS.get(message.event, "slo-burn-rate")
+
+
 def custom_details(message: Message) -> dict[str, Any]:
     """Every number of the message, raw (for rules and searches) and, where a person reads a
-    fraction or seconds poorly, as text too. Absent numbers are left out, not null."""
+    fraction or seconds poorly, as text too; the tiers over their factor as a list, each with
+    its windows, factor and burn rates. Absent numbers are left out, not null."""
     seconds = message.time_to_exhaustion_seconds
     remaining = message.budget_remaining
     details: dict[str, Any] = {
         "event": message.event,
         "slo": message.slo,
+        "alert": message.alert,
         "severity": message.severity,
-        "long_window": message.long_window,
-        "short_window": message.short_window,
-        "factor": message.factor,
-        "long_burn_rate": message.long_burn_rate,
-        "short_burn_rate": message.short_burn_rate,
+        "tiers": [_tier(tier) for tier in message.tiers] or None,
         "budget_remaining": remaining,
         "budget_remaining_percent": None if remaining is None else percent(remaining),
         "time_to_exhaustion_seconds": seconds,
@@ -149,3 +156,9 @@ def custom_details(message: Message) -> dict[str, Any]:
         "details": dict(message.details) or None,
     }
     return {name: value for name, value in jsonable(details).items() if value is not None}
+
+
+def _tier(tier: TierBurn) -> dict[str, Any]:
+    """A tier as JSON data, a rate without data (or NaN) left out like the other numbers."""
+    values: dict[str, Any] = jsonable(tier)
+    return {name: value for name, value in values.items() if value is not None}

@@ -1,10 +1,13 @@
 """A generic JSON webhook: the whole message as a JSON object, for receivers of one's own
 (a chat bridge, an incident tool, a runbook automation).
 
-The body is the message's fields (``at`` in ISO 8601, ``labels`` and ``details`` as objects)
-and ``"version": 1``, which changes only when a field changes meaning or goes away. Every
-request carries ``Idempotency-Key``: the same for each retry of one delivery, so a receiver
-that saw it already can answer 2xx and do nothing.
+The body is the message's fields (``at`` in ISO 8601, ``labels`` and ``details`` as objects,
+``alert`` as "page", "ticket", "nodata" or null, ``tiers`` as a list of objects with
+``severity``, ``long_window``, ``short_window``, ``factor``, ``long_burn_rate`` and
+``short_burn_rate``) and ``"version": 2``, which changes only when a field changes meaning or
+goes away. (Version 1 had one tier's five fields at the top level: an alert was one tier.)
+Every request carries ``Idempotency-Key``: the same for each retry of one delivery, so a
+receiver that saw it already can answer 2xx and do nothing.
 
 With a ``secret`` in the channel's config, two headers let the receiver check that the body
 came from here, unchanged, and recently::
@@ -38,7 +41,7 @@ from slo_service.notify.base import (
     jsonable,
 )
 
-VERSION = 1
+VERSION = 2  # 2: one alert per SLO and severity, its tiers in ``tiers``
 SIGNATURE_HEADER = "X-SLO-Signature"
 TIMESTAMP_HEADER = "X-SLO-Timestamp"
 

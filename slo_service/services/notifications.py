@@ -26,10 +26,22 @@ from sqlmodel import Session
 from slo_service.db import session_scope, utcnow
 from slo_service.domain.alerts import Backoff
 from slo_service.models import Notification, NotificationRoute
-from slo_service.notify.base import Delivered, Message, Notifier, Outcome, Rejected, RetryLater
+from slo_service.notify.base import (
+    Delivered,
+    Message,
+    Notifier,
+    Outcome,
+    Rejected,
+    RetryLater,
+    TierBurn,
+)
 from slo_service.repositories import alerts as alert_repo
 
 log = logging.getLogger(__name__)
+
+# A message queued before alerts were per SLO and severity had its one tier in these fields;
+# such rows may still wait in the outbox after an upgrade, and must still be sent.
+_LEGACY_TIER = ("long_window", "short_window", "factor", "long_burn_rate", "short_burn_rate")
 
 
 @dataclass(frozen=True)
@@ -130,9 +142,32 @@ def lease_for(batch: int, timeout: float) -> timedelta:
 
 
 def message_of(stored: Mapping[str, Any], base_url: str) -> Message:
-    """The outbox's message with its link made from this service's base URL."""
+    """The outbox's message with its link made from this service's base URL and its tiers
+    as ``TierBurn``; a row queued before the upgrade gets its one tier from its flat fields."""
     fields = dict(stored)
     path = fields.pop("path", None)
+    legacy = {name: fields.pop(name) for name in _LEGACY_TIER if name in fields}
     fields["at"] = datetime.fromisoformat(fields["at"])
     fields["url"] = f"{base_url.rstrip('/')}{path}" if path else None
+    fields["tiers"] = tuple(tier_of(tier) for tier in fields.get("tiers") or ())
+    if legacy.get("long_window") and legacy.get("short_window") and not fields["tiers"]:
+        fields["tiers"] = (tier_of({"severity": fields["severity"], **legacy}),)
+        # Each alert was then a page or a ticket of one tier: its severity names it.
+        fields.setdefault("alert", fields["severity"])
     return Message(**fields)
+
+
+def tier_of(stored: Mapping[str, Any]) -> TierBurn:
+    """A tier as the outbox stores it (``alerting._tier``): windows, factor and burn rates."""
+    return TierBurn(
+        severity=stored["severity"],
+        long_window=str(stored["long_window"]),
+        short_window=str(stored["short_window"]),
+        factor=float(stored["factor"]),
+        long_burn_rate=_rate(stored.get("long_burn_rate")),
+        short_burn_rate=_rate(stored.get("short_burn_rate")),
+    )
+
+
+def _rate(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -15,7 +15,18 @@ from slo_service.notify.base import Delivered, Message, Outcome, Rejected, Retry
 from slo_service.notify.pagerduty import PagerDutyNotifier, pagerduty_event
 from slo_service.notify.slack import SlackNotifier, slack_payload
 from slo_service.notify.webhook import WebhookNotifier, webhook_payload
-from tests.notify.test_payloads import RESOLVED, ROUTING_KEY, alert, freeze, verify
+from slo_service.services.notifications import message_of
+from tests.notify.test_payloads import (
+    RESOLVED,
+    ROUTING_KEY,
+    alert,
+    freeze,
+    legacy,
+    silent,
+    stored,
+    stored_silence,
+    verify,
+)
 from tests.support.receivers import Receiver
 from tests.support.servers import free_port
 
@@ -113,7 +124,43 @@ def test_pagerduty_events_reach_enqueue(receiver: Receiver, message: Message, ac
     (request,) = receiver.wait_for(1)
     assert request.path == "/v2/enqueue"
     assert request.json()["event_action"] == action
-    assert request.json()["dedup_key"] == "slo-7-page-1h-5m"
+    assert request.json()["dedup_key"] == "slo-7-page"
+
+
+@pytest.mark.parametrize("name", CHANNELS)
+@pytest.mark.parametrize(
+    ("row", "shown", "tiers"),
+    [
+        (stored(), ["98.1", "40.2", "14.4", "6h"], 2),
+        (stored_silence(), ["09:00", "HTTP 503"], 0),
+        (legacy(), ["98.1", "102", "14.4", "1h"], 1),
+    ],
+    ids=["page-two-tiers", "nodata", "legacy-row"],
+)
+def test_outbox_messages_arrive(
+    receiver: Receiver, name: str, row: dict[str, Any], shown: list[str], tiers: int
+) -> None:
+    """An outbox row as the sender makes it a Message: delivered, and the tiers (or the
+    silence) in what arrives."""
+    message = message_of(row, "https://slo.example.com")
+    assert send(name, receiver.url, message) == Delivered(CHANNELS[name].status)
+    (request,) = receiver.wait_for(1)
+    assert request.json() == CHANNELS[name].body(message)
+    assert all(text in request.body.decode() for text in shown)
+    if name != "slack":  # PagerDuty and the webhook carry the alert and its tiers as data
+        body = request.json()
+        data = body["payload"]["custom_details"] if name == "pagerduty" else body
+        assert data["alert"] == row.get("alert", "page")
+        assert len(data.get("tiers", [])) == tiers
+
+
+@pytest.mark.parametrize("name", CHANNELS)
+def test_nodata_trigger_arrives(receiver: Receiver, name: str) -> None:
+    assert send(name, receiver.url, silent()) == Delivered(CHANNELS[name].status)
+    (request,) = receiver.wait_for(1)
+    assert request.json() == CHANNELS[name].body(silent())
+    assert b"burn_rate" not in request.body
+    assert b"Burn rate" not in request.body
 
 
 def test_webhook_signature_arrives_verifiable(receiver: Receiver) -> None:

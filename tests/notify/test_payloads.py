@@ -1,11 +1,13 @@
 """The channels' payloads, field by field, against the formats they are posted in: Slack's
-Block Kit (and its limits), PagerDuty's Events API v2, and our own signed webhook."""
+Block Kit (and its limits), PagerDuty's Events API v2, and our own signed webhook; and the
+outbox's stored messages (today's, and those queued before alerts were per SLO and severity)
+rendered by each channel."""
 
 import hashlib
 import hmac
 import json
 from contextlib import closing
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 
 from slo_service.notify.base import (
     Message,
+    TierBurn,
     duration_text,
     objective_percent,
     percent,
@@ -27,28 +30,29 @@ from slo_service.notify.webhook import (
     webhook_body,
     webhook_payload,
 )
+from slo_service.services.notifications import message_of
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"  # 32 letters and digits, like PagerDuty's
 SLO_URL = "https://slo.example.com/slos/7"
+FAST = TierBurn("page", "1h", "5m", 14.4, 15.2, 18.0)
+SLOW = TierBurn("page", "6h", "30m", 6.0, 7.5, 9.0)
+DAILY = TierBurn("ticket", "1d", "2h", 3.0, 4.0, 5.0)
 
 
 def alert(**changes: Any) -> Message:
-    """A page firing on churn-model:availability (1h/5m tier), changed by ``changes``."""
+    """The page of churn-model:availability firing on its 1h/5m tier, changed by ``changes``."""
     message = Message(
         event="trigger",
-        dedup_key="slo-7-page-1h-5m",
+        dedup_key="slo-7-page",
         service="churn-model",
         slo="churn-model:availability",
         severity="page",
         summary="churn-model:availability is burning its error budget 15.2x too fast",
         at=AT,
         url=SLO_URL,
-        long_window="1h",
-        short_window="5m",
-        factor=14.4,
-        long_burn_rate=15.2,
-        short_burn_rate=18.0,
+        alert="page",
+        tiers=(FAST,),
         budget_remaining=0.12,
         time_to_exhaustion_seconds=12_000,
         objective=0.999,
@@ -74,27 +78,64 @@ def freeze(**changes: Any) -> Message:
     return replace(message, **changes)
 
 
-RESOLVED = alert(event="resolve", long_burn_rate=0.8, short_burn_rate=0.2, summary="recovered")
+def ticket(**changes: Any) -> Message:
+    """The ticket of churn-model:availability firing on its 1d/2h tier."""
+    return replace(
+        alert(dedup_key="slo-7-ticket", severity="ticket", alert="ticket", tiers=(DAILY,)),
+        **changes,
+    )
+
+
+def silent(**changes: Any) -> Message:
+    """The no-data ticket of churn-model:availability: no data for the last two hours."""
+    details = {"no_data_since": "2026-03-01T10:00:00+00:00", "last_error": "timed out"}
+    message = alert(dedup_key="slo-7-nodata", severity="ticket", alert="nodata", tiers=(),
+                    time_to_exhaustion_seconds=None, details=details)  # fmt: skip
+    return replace(message, **changes)
+
+
+def many_tiers(count: int) -> tuple[TierBurn, ...]:
+    """``count`` page tiers, slowest first: long windows of count..1 hours."""
+    return tuple(TierBurn("page", f"{n}h", "5m", 2.0, 3.0 + n, 4.0) for n in range(count, 0, -1))
+
+
+RESOLVED = alert(
+    event="resolve",
+    tiers=(TierBurn("page", "1h", "5m", 14.4, 0.8, 0.2),),
+    summary="recovered",
+)
 MESSAGES = [
     alert(),
-    alert(severity="ticket", long_window="1d", short_window="2h", factor=3.0),
+    alert(tiers=(FAST, SLOW)),
+    ticket(),
     alert(event="repeat"),
     RESOLVED,
+    silent(),
+    silent(event="repeat"),
+    silent(event="resolve", details={"no_data_since": "2026-03-01T12:00:00+00:00"}),
     freeze(),
     freeze(event="freeze_lift", summary="churn-model deploys are open again"),
-    alert(event="test", slo=None, summary="a test from slo-service", url=None, labels={}),
+    alert(event="test", slo=None, alert=None, tiers=(), summary="a test", url=None, labels={}),
     alert(slo="x" * 500 + ":availability", summary="y" * 5000, labels={"k": "v" * 3000}),
+    alert(tiers=many_tiers(30), details={f"d{n}": "z" * 2500 for n in range(15)}),
+    silent(details={"no_data_since": AT.isoformat(), "last_error": "e <&> " * 2000}),
     freeze(details={f"detail_{n}": "z" * 2500 for n in range(15)}),
 ]
 MESSAGE_IDS = [
     "page",
+    "page-two-tiers",
     "ticket",
     "repeat",
     "resolve",
+    "nodata",
+    "nodata-repeat",
+    "nodata-resolve",
     "freeze-start",
     "freeze-lift",
     "test",
     "oversized-texts",
+    "too-many-tiers-and-details",
+    "nodata-oversized-error",
     "too-many-details",
 ]
 
@@ -142,8 +183,8 @@ def test_slack_blocks_keep_block_kit_limits(message: Message) -> None:
             "🔥 PAGE: churn-model:availability",
         ),
         (
-            alert(severity="ticket", time_to_exhaustion_seconds=None),
-            ":warning: [TICKET] churn-model:availability burning 15.2x its budget (1h), 12.0% left",
+            ticket(time_to_exhaustion_seconds=None),
+            ":warning: [TICKET] churn-model:availability burning 4.0x its budget (1d), 12.0% left",
             "⚠️ TICKET: churn-model:availability",
         ),
         (
@@ -158,9 +199,38 @@ def test_slack_blocks_keep_block_kit_limits(message: Message) -> None:
             "🔥 PAGE, still firing: churn-model:availability",
         ),
         (
+            alert(tiers=(SLOW, FAST)),  # the fastest tier speaks, in whatever order they come
+            ":rotating_light: [PAGE] churn-model:availability burning 15.2x its budget (1h), "
+            "12.0% left, exhausted in 3h 20m",
+            "🔥 PAGE: churn-model:availability",
+        ),
+        (
             RESOLVED,
-            ":white_check_mark: [RESOLVED] churn-model:availability back to 0.8x its budget (1h)",
-            "✅ RESOLVED: churn-model:availability",
+            ":white_check_mark: [RESOLVED PAGE] churn-model:availability back to 0.8x its "
+            "budget (1h)",
+            "✅ RESOLVED PAGE: churn-model:availability",
+        ),
+        (
+            ticket(event="resolve"),
+            ":white_check_mark: [RESOLVED TICKET] churn-model:availability back to 4.0x its "
+            "budget (1d)",
+            "✅ RESOLVED TICKET: churn-model:availability",
+        ),
+        (
+            silent(),
+            ":mailbox_with_no_mail: [NO DATA] churn-model:availability: no data since "
+            "2026-03-01 10:00 UTC",
+            "📭 NO DATA: churn-model:availability",
+        ),
+        (
+            silent(event="repeat"),
+            ":mailbox_with_no_mail: [NO DATA, still firing] churn-model:availability: no data",
+            "📭 NO DATA, still firing: churn-model:availability",
+        ),
+        (
+            silent(event="resolve", summary="churn-model:availability: data is back"),
+            ":white_check_mark: [RESOLVED NO DATA] churn-model:availability: data is back",
+            "✅ RESOLVED NO DATA: churn-model:availability",
         ),
         (
             freeze(),
@@ -173,13 +243,13 @@ def test_slack_blocks_keep_block_kit_limits(message: Message) -> None:
             "🟢 FREEZE LIFTED: churn-model deploys",
         ),
         (
-            alert(event="test", slo=None, summary="a test from slo-service"),
+            alert(event="test", slo=None, alert=None, tiers=(), summary="a test from slo-service"),
             ":test_tube: [TEST] a test from slo-service",
             "🧪 TEST: churn-model",
         ),
         (
-            alert(long_burn_rate=None, summary="no burn data & <no> numbers"),
-            ":rotating_light: [PAGE] no burn data &amp; &lt;no&gt; numbers",
+            alert(tiers=(replace(FAST, long_burn_rate=None),), summary="no data & <no> numbers"),
+            ":rotating_light: [PAGE] no data &amp; &lt;no&gt; numbers",
             "🔥 PAGE: churn-model:availability",
         ),
     ],
@@ -188,7 +258,12 @@ def test_slack_blocks_keep_block_kit_limits(message: Message) -> None:
         "ticket",
         "exhausted",
         "repeat",
+        "fastest-of-two",
         "resolve",
+        "resolve-ticket",
+        "nodata",
+        "nodata-repeat",
+        "nodata-resolve",
         "freeze",
         "freeze-lift",
         "test",
@@ -229,11 +304,32 @@ def _fields(message: Message) -> list[str]:
             ],
         ),
         (
-            alert(time_to_exhaustion_seconds=0, short_burn_rate=None),
+            alert(time_to_exhaustion_seconds=0, tiers=(replace(FAST, short_burn_rate=None),)),
             [
                 "*Burn rate 1h / 5m*\n15.2x / no data (fires over 14.4x)",
                 "*Error budget left*\n12.0%",
                 "*Budget exhausted in*\nalready exhausted",
+                "*Objective*\n99.9%",
+                "*Window*\n30d",
+            ],
+        ),
+        (
+            alert(tiers=(SLOW, FAST), window="28d"),  # fastest first, whatever their order
+            [
+                "*Burn rate 1h / 5m*\n15.2x / 18.0x (fires over 14.4x)",
+                "*Burn rate 6h / 30m*\n7.5x / 9.0x (fires over 6.0x)",
+                "*Error budget left*\n12.0%",
+                "*Budget exhausted in*\n3h 20m",
+                "*Objective*\n99.9%",
+                "*Window*\n28d",
+            ],
+        ),
+        (
+            ticket(),
+            [
+                "*Burn rate 1d / 2h*\n4.0x / 5.0x (fires over 3.0x)",
+                "*Error budget left*\n12.0%",
+                "*Budget exhausted in*\n3h 20m",
                 "*Objective*\n99.9%",
                 "*Window*\n30d",
             ],
@@ -256,11 +352,60 @@ def _fields(message: Message) -> list[str]:
             ],
         ),
         (
-            alert(event="test", slo=None, long_window=None, objective=None, window=None),
+            silent(),
+            [
+                "*No data since*\n<!date^1772359200^{date_short_pretty} {time}|"
+                "2026-03-01 10:00 UTC> (for 2h)",
+                "*Source's last error*\ntimed out",
+                "*Error budget left at the last data*\n12.0%",
+                "*Objective*\n99.9%",
+                "*Window*\n30d",
+            ],
+        ),
+        (
+            silent(details={"no_data_since": "yesterday", "last_error": "<b>\n 503 &\tgone"}),
+            [
+                "*No data since*\nyesterday",
+                "*Source's last error*\n&lt;b&gt; 503 &amp; gone",
+                "*Error budget left at the last data*\n12.0%",
+                "*Objective*\n99.9%",
+                "*Window*\n30d",
+            ],
+        ),
+        (
+            silent(details={"no_data_since": AT - timedelta(minutes=30), "last_error": None}),
+            [
+                "*No data since*\n<!date^1772364600^{date_short_pretty} {time}|"
+                "2026-03-01 11:30 UTC> (for 30m)",
+                "*Source's last error*\nnone reported",
+                "*Error budget left at the last data*\n12.0%",
+                "*Objective*\n99.9%",
+                "*Window*\n30d",
+            ],
+        ),
+        (
+            silent(event="resolve", details={"no_data_since": AT.isoformat(), "last_error": None}),
+            ["*Error budget left*\n12.0%", "*Objective*\n99.9%", "*Window*\n30d"],
+        ),
+        (
+            alert(event="test", slo=None, tiers=(), objective=None, window=None),
             ["*Error budget left*\n12.0%"],
         ),
     ],
-    ids=["page", "overspent-not-burning", "exhausted", "resolve", "freeze", "test"],
+    ids=[
+        "page",
+        "overspent-not-burning",
+        "exhausted",
+        "two-tiers",
+        "ticket",
+        "resolve",
+        "freeze",
+        "nodata",
+        "nodata-unreadable",
+        "nodata-datetime-no-error",
+        "nodata-resolve",
+        "test",
+    ],
 )
 def test_slack_fields(message: Message, fields: list[str]) -> None:
     assert _fields(message) == fields
@@ -299,6 +444,50 @@ def test_slack_header_is_cut_with_an_ellipsis() -> None:
     assert header.endswith("…")
 
 
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (6, ["1h", "2h", "3h", "4h", "5h", "6h"]),
+        (7, ["1h", "2h", "3h", "4h", "5h", "*2 more tiers*"]),
+        (30, ["1h", "2h", "3h", "4h", "5h", "*25 more tiers*"]),
+    ],
+    ids=["six-fit", "seven", "thirty"],
+)
+def test_slack_tiers_leave_room_for_the_budget(count: int, shown: list[str]) -> None:
+    """Four budget fields leave six for tiers: five and a count of the rest when over."""
+    fields = _fields(alert(tiers=many_tiers(count)))
+    assert len(fields) == 10
+    titles = [field.split("\n")[0] for field in fields[:6]]
+    assert [t.removeprefix("*Burn rate ").removesuffix(" / 5m*") for t in titles] == shown
+    assert fields[5] == (
+        "*Burn rate 6h / 5m*\n9.0x / 4.0x (fires over 2.0x)"
+        if count == 6
+        else f"*{count - 5} more tiers*\nin the summary above"
+    )
+    assert fields[-4:] == [
+        "*Error budget left*\n12.0%",
+        "*Budget exhausted in*\n3h 20m",
+        "*Objective*\n99.9%",
+        "*Window*\n30d",
+    ]
+
+
+def test_slack_keeps_the_fastest_tier_when_details_fill_the_fields() -> None:
+    crowded = alert(tiers=(SLOW, FAST), details={f"d{n}": "x" for n in range(9)})
+    fields = _fields(crowded)
+    assert len(fields) == 10
+    assert fields[0] == "*Burn rate 1h / 5m*\n15.2x / 18.0x (fires over 14.4x)"
+    assert not any(field.startswith("*Burn rate 6h") for field in fields)
+
+
+def test_slack_nodata_shows_no_burn_rate() -> None:
+    payload = slack_payload(silent())
+    shown = json.dumps(payload)
+    assert "Burn rate" not in shown
+    assert "exhausted" not in shown  # no one can see its budget burn
+    assert "burning" not in payload["text"]
+
+
 # --- PagerDuty ---------------------------------------------------------------------------
 
 
@@ -307,13 +496,25 @@ def test_slack_header_is_cut_with_an_ellipsis() -> None:
     [
         (alert(), "trigger", "critical"),
         (alert(severity="ticket"), "trigger", "warning"),
+        (ticket(), "trigger", "warning"),
+        (silent(), "trigger", "warning"),
         (alert(event="repeat"), "trigger", "critical"),
         (alert(event="test"), "trigger", "critical"),
         (freeze(), "trigger", "warning"),
         (RESOLVED, "resolve", None),
         (freeze(event="freeze_lift"), "resolve", None),
     ],
-    ids=["page", "ticket", "repeat", "test", "freeze-start", "resolve", "freeze-lift"],
+    ids=[
+        "page",
+        "ticket-severity",
+        "ticket",
+        "nodata",
+        "repeat",
+        "test",
+        "freeze-start",
+        "resolve",
+        "freeze-lift",
+    ],
 )
 def test_pagerduty_action_and_severity(message: Message, action: str, severity: str | None) -> None:
     event = pagerduty_event(message, ROUTING_KEY)
@@ -344,12 +545,18 @@ def test_pagerduty_trigger_fields() -> None:
     assert payload["custom_details"] == {
         "event": "trigger",
         "slo": "churn-model:availability",
+        "alert": "page",
         "severity": "page",
-        "long_window": "1h",
-        "short_window": "5m",
-        "factor": 14.4,
-        "long_burn_rate": 15.2,
-        "short_burn_rate": 18.0,
+        "tiers": [
+            {
+                "severity": "page",
+                "long_window": "1h",
+                "short_window": "5m",
+                "factor": 14.4,
+                "long_burn_rate": 15.2,
+                "short_burn_rate": 18.0,
+            }
+        ],
         "budget_remaining": 0.12,
         "budget_remaining_percent": "12.0%",
         "time_to_exhaustion_seconds": 12_000,
@@ -372,8 +579,8 @@ def test_pagerduty_says_when_the_budget_is_exhausted_already() -> None:
 
 @pytest.mark.parametrize(
     "message",
-    [RESOLVED, freeze(event="freeze_lift")],
-    ids=["resolve", "freeze-lift"],
+    [RESOLVED, silent(event="resolve"), freeze(event="freeze_lift")],
+    ids=["resolve", "nodata-resolve", "freeze-lift"],
 )
 def test_pagerduty_resolve_carries_only_the_keys(message: Message) -> None:
     assert pagerduty_event(message, ROUTING_KEY) == {
@@ -395,11 +602,20 @@ def test_pagerduty_summary_is_cut_to_1024(summary: str, length: int) -> None:
 
 
 def test_pagerduty_freeze_and_nan() -> None:
-    payload = pagerduty_event(freeze(factor=float("nan")), ROUTING_KEY)["payload"]
+    payload = pagerduty_event(freeze(objective=float("nan")), ROUTING_KEY)["payload"]
     assert "component" not in payload
     assert payload["class"] == "error-budget-freeze"
     assert payload["custom_details"]["details"] == {"reason": "budget exhausted", "by": "policy"}
-    assert "factor" not in payload["custom_details"]  # NaN is not JSON: left out
+    assert "objective" not in payload["custom_details"]  # NaN is not JSON: left out
+    assert "alert" not in payload["custom_details"]  # a freeze is no alert
+    assert "tiers" not in payload["custom_details"]
+
+
+def test_pagerduty_tier_without_data_leaves_the_rate_out() -> None:
+    unknown = alert(tiers=(replace(FAST, long_burn_rate=float("nan"), short_burn_rate=None),))
+    (tier,) = pagerduty_event(unknown, ROUTING_KEY)["payload"]["custom_details"]["tiers"]
+    assert tier == {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": 14.4}
+    json.dumps(tier, allow_nan=False)
 
 
 def test_pagerduty_long_dedup_keys_stay_distinct_and_stable() -> None:
@@ -407,7 +623,8 @@ def test_pagerduty_long_dedup_keys_stay_distinct_and_stable() -> None:
     assert len(dedup_key(first)) == 255
     assert dedup_key(first) == dedup_key(first)
     assert dedup_key(first) != dedup_key(second)
-    assert dedup_key("slo-7-page-1h-5m") == "slo-7-page-1h-5m"
+    assert dedup_key("slo-7-page") == "slo-7-page"
+    assert dedup_key("slo-7-page-1h-5m") == "slo-7-page-1h-5m"  # a former per-tier key
 
 
 @pytest.mark.parametrize(
@@ -440,7 +657,7 @@ def test_webhook_body_has_every_field() -> None:
     message = freeze()
     assert json.loads(webhook_body(message)) == webhook_payload(message)
     assert webhook_payload(message) == {
-        "version": 1,
+        "version": 2,
         "event": "freeze_start",
         "dedup_key": "freeze-churn-model",
         "service": "churn-model",
@@ -449,11 +666,8 @@ def test_webhook_body_has_every_field() -> None:
         "summary": message.summary,
         "at": "2026-03-01T12:00:00+00:00",
         "url": "https://slo.example.com/services/churn-model/gate",
-        "long_window": None,
-        "short_window": None,
-        "factor": None,
-        "long_burn_rate": None,
-        "short_burn_rate": None,
+        "alert": None,
+        "tiers": [],
         "budget_remaining": -0.05,
         "time_to_exhaustion_seconds": None,
         "objective": None,
@@ -461,6 +675,19 @@ def test_webhook_body_has_every_field() -> None:
         "labels": {},
         "details": {"reason": "budget exhausted", "by": "policy"},
     }
+
+
+def test_webhook_body_has_the_alert_and_its_tiers() -> None:
+    body = json.loads(webhook_body(alert(tiers=(FAST, SLOW))))
+    assert body["version"] == 2
+    assert body["alert"] == "page"
+    assert body["tiers"] == [
+        {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": 14.4,
+         "long_burn_rate": 15.2, "short_burn_rate": 18.0},
+        {"severity": "page", "long_window": "6h", "short_window": "30m", "factor": 6.0,
+         "long_burn_rate": 7.5, "short_burn_rate": 9.0},
+    ]  # fmt: skip
+    assert not {"long_window", "short_window", "factor", "long_burn_rate"} & set(body)
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -611,3 +838,220 @@ def test_percent(fraction: float | None, text: str) -> None:
 )
 def test_objective_percent(objective: float, text: str) -> None:
     assert objective_percent(objective) == text
+
+
+# --- The outbox's messages, as each channel renders them ----------------------------------
+
+STORED_AT = "2026-03-01T12:00:00+00:00"
+BASE_URL = "https://slo.example.com"
+PAGE_1H = {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": 14.4,
+           "long_burn_rate": 98.1, "short_burn_rate": 102.0}  # fmt: skip
+PAGE_6H = {"severity": "page", "long_window": "6h", "short_window": "30m", "factor": 6.0,
+           "long_burn_rate": 40.2, "short_burn_rate": 95.0}  # fmt: skip
+TICKET_1D = {"severity": "ticket", "long_window": "1d", "short_window": "2h", "factor": 3.0,
+             "long_burn_rate": 4.1, "short_burn_rate": 5.2}  # fmt: skip
+
+
+def stored(**changes: Any) -> dict[str, Any]:
+    """An outbox message as ``alerting._message`` writes it: churn's page, firing on two tiers
+    (the slower first: the outbox keeps the SLO's order, Slack shows the fastest first)."""
+    message = {
+        "event": "trigger", "dedup_key": "slo-1-page", "service": "churn",
+        "slo": "churn:availability", "alert": "page", "severity": "page",
+        "summary": "churn:availability burns its error budget too fast: 40.2x over 6h and "
+                   "95.0x over 30m (over 6x); 98.1x over 1h and 102.0x over 5m (over 14.4x)",
+        "at": STORED_AT, "path": "/slos/1", "tiers": [PAGE_6H, PAGE_1H],
+        "budget_remaining": 0.42, "time_to_exhaustion_seconds": 1234.0, "objective": 0.999,
+        "window": "30d", "labels": {"team": "ml"}, "details": {},
+    }  # fmt: skip
+    return {**message, **changes}
+
+
+def stored_silence(**changes: Any) -> dict[str, Any]:
+    details = {"no_data_since": "2026-03-01T09:00:00+00:00", "last_error": "HTTP 503 <html>"}
+    silence = stored(
+        dedup_key="slo-1-nodata",
+        alert="nodata",
+        severity="ticket",
+        tiers=[],
+        time_to_exhaustion_seconds=None,
+        details=details,
+        summary="churn:availability: no data from its source since 09:00 UTC",
+    )
+    return {**silence, **changes}
+
+
+def legacy(**changes: Any) -> dict[str, Any]:
+    """A message queued before the upgrade: one tier, its numbers at the top level."""
+    message = {
+        "event": "trigger", "dedup_key": "slo-1-page-1h-5m", "service": "churn",
+        "slo": "churn:availability", "severity": "page",
+        "summary": "churn:availability burns its error budget 98.1x over 1h and 102.0x over 5m "
+                   "(fires over 14.4x)",
+        "at": STORED_AT, "path": "/slos/1", "long_window": "1h", "short_window": "5m",
+        "factor": 14.4, "long_burn_rate": 98.1, "short_burn_rate": 102.0,
+        "budget_remaining": 0.42, "time_to_exhaustion_seconds": 1234.0, "objective": 0.999,
+        "window": "30d", "labels": {}, "details": {},
+    }  # fmt: skip
+    return {**message, **changes}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A stored message and what each channel must make of it."""
+
+    stored: dict[str, Any]
+    header: str  # Slack
+    text: str  # Slack's fallback, in full
+    fields: list[str]  # Slack's section fields, in full
+    severity: str | None  # PagerDuty's payload severity; None for a resolve (no payload)
+    pd_class: str | None
+    alert: str  # PagerDuty's custom_details and the webhook's body
+    tiers: list[dict[str, Any]]  # PagerDuty's custom_details and the webhook's body
+
+
+BUDGET = ["*Error budget left*\n42.0%", "*Budget exhausted in*\n20m", "*Objective*\n99.9%",
+          "*Window*\n30d"]  # fmt: skip
+CASES = {
+    "page-two-tiers": Case(
+        stored(),
+        "🔥 PAGE: churn:availability",
+        ":rotating_light: [PAGE] churn:availability burning 98.1x its budget (1h), 42.0% left, "
+        "exhausted in 20m",
+        ["*Burn rate 1h / 5m*\n98.1x / 102.0x (fires over 14.4x)",
+         "*Burn rate 6h / 30m*\n40.2x / 95.0x (fires over 6.0x)", *BUDGET],
+        "critical", "slo-burn-rate", "page", [PAGE_6H, PAGE_1H],
+    ),
+    "ticket-one-tier": Case(
+        stored(dedup_key="slo-1-ticket", alert="ticket", severity="ticket", tiers=[TICKET_1D],
+               time_to_exhaustion_seconds=3 * 86400.0),
+        "⚠️ TICKET: churn:availability",
+        ":warning: [TICKET] churn:availability burning 4.1x its budget (1d), 42.0% left, "
+        "exhausted in 3d",
+        ["*Burn rate 1d / 2h*\n4.1x / 5.2x (fires over 3.0x)", "*Error budget left*\n42.0%",
+         "*Budget exhausted in*\n3d", "*Objective*\n99.9%", "*Window*\n30d"],
+        "warning", "slo-burn-rate", "ticket", [TICKET_1D],
+    ),
+    "resolve": Case(
+        stored(event="resolve", summary="churn:availability: page resolved",
+               tiers=[{**PAGE_1H, "long_burn_rate": 0.8, "short_burn_rate": 0.0}]),
+        "✅ RESOLVED PAGE: churn:availability",
+        ":white_check_mark: [RESOLVED PAGE] churn:availability back to 0.8x its budget (1h)",
+        ["*Burn rate now 1h / 5m*\n0.8x / 0.0x (fired over 14.4x)",
+         "*Error budget left*\n42.0%", "*Objective*\n99.9%", "*Window*\n30d"],
+        None, None, "page", [{**PAGE_1H, "long_burn_rate": 0.8, "short_burn_rate": 0.0}],
+    ),
+    "nodata": Case(
+        stored_silence(),
+        "📭 NO DATA: churn:availability",
+        ":mailbox_with_no_mail: [NO DATA] churn:availability: no data since 2026-03-01 09:00 UTC",
+        ["*No data since*\n<!date^1772355600^{date_short_pretty} {time}|2026-03-01 09:00 UTC>"
+         " (for 3h)", "*Source's last error*\nHTTP 503 &lt;html&gt;",
+         "*Error budget left at the last data*\n42.0%", "*Objective*\n99.9%", "*Window*\n30d"],
+        "warning", "slo-no-data", "nodata", [],
+    ),
+    "nodata-resolve": Case(
+        stored_silence(event="resolve", summary="churn:availability: data is back",
+                       details={"no_data_since": STORED_AT, "last_error": None}),
+        "✅ RESOLVED NO DATA: churn:availability",
+        ":white_check_mark: [RESOLVED NO DATA] churn:availability: data is back",
+        ["*Error budget left*\n42.0%", "*Objective*\n99.9%", "*Window*\n30d"],
+        None, None, "nodata", [],
+    ),
+    "legacy": Case(
+        legacy(),
+        "🔥 PAGE: churn:availability",
+        ":rotating_light: [PAGE] churn:availability burning 98.1x its budget (1h), 42.0% left, "
+        "exhausted in 20m",
+        ["*Burn rate 1h / 5m*\n98.1x / 102.0x (fires over 14.4x)", *BUDGET],
+        "critical", "slo-burn-rate", "page", [PAGE_1H],
+    ),
+    "legacy-resolve": Case(
+        legacy(event="resolve", summary="churn:availability: burn rate back under 14.4x",
+               long_burn_rate=0.5, short_burn_rate=None, time_to_exhaustion_seconds=None),
+        "✅ RESOLVED PAGE: churn:availability",
+        ":white_check_mark: [RESOLVED PAGE] churn:availability back to 0.5x its budget (1h)",
+        ["*Burn rate now 1h / 5m*\n0.5x / no data (fired over 14.4x)",
+         "*Error budget left*\n42.0%", "*Objective*\n99.9%", "*Window*\n30d"],
+        None, None, "page",
+        [{**PAGE_1H, "long_burn_rate": 0.5, "short_burn_rate": None}],
+    ),
+}  # fmt: skip
+
+
+def _case_message(case: Case) -> Message:
+    return message_of(json.loads(json.dumps(case.stored)), BASE_URL)  # as the outbox keeps it
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_stored_message_on_slack(case: Case) -> None:
+    payload = slack_payload(_case_message(case))
+    assert payload["blocks"][0]["text"]["text"] == case.header
+    assert payload["text"] == case.text
+    assert [item["text"] for item in payload["blocks"][1]["fields"]] == case.fields
+    (button,) = payload["blocks"][3]["elements"]
+    assert button["url"] == f"{BASE_URL}/slos/1"
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_stored_message_on_pagerduty(case: Case) -> None:
+    event = pagerduty_event(_case_message(case), ROUTING_KEY)
+    assert event["dedup_key"] == case.stored["dedup_key"]
+    if case.severity is None:  # a resolve carries the keys and nothing else
+        assert event == {"routing_key": ROUTING_KEY, "event_action": "resolve",
+                         "dedup_key": case.stored["dedup_key"]}  # fmt: skip
+        return
+    assert event["event_action"] == "trigger"
+    payload = event["payload"]
+    assert (payload["severity"], payload["class"]) == (case.severity, case.pd_class)
+    assert payload["summary"] == case.stored["summary"]
+    details = payload["custom_details"]
+    assert details["alert"] == case.alert
+    assert details.get("tiers", []) == case.tiers  # left out when there are none
+    assert not {"long_window", "short_window", "factor", "long_burn_rate"} & set(details)
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_stored_message_on_the_webhook(case: Case) -> None:
+    body = json.loads(webhook_body(_case_message(case)))
+    assert (body["version"], body["event"]) == (2, case.stored["event"])
+    assert (body["alert"], body["tiers"]) == (case.alert, case.tiers)
+    assert body["url"] == f"{BASE_URL}/slos/1"
+    assert "path" not in body
+    assert not {"long_window", "short_window", "factor", "long_burn_rate"} & set(body)
+
+
+@pytest.mark.parametrize("case", [CASES["nodata"], CASES["nodata-resolve"]], ids=["fire", "end"])
+def test_stored_nodata_shows_no_burn_rate(case: Case) -> None:
+    message = _case_message(case)
+    slack = json.dumps(slack_payload(message))
+    assert "Burn rate" not in slack
+    assert "burning" not in slack
+    details = json.dumps(pagerduty_event(message, ROUTING_KEY).get("payload", {}))
+    assert "burn_rate" not in details
+
+
+@pytest.mark.parametrize(
+    ("stored_message", "alert_name", "tiers"),
+    [
+        (legacy(), "page", (TierBurn("page", "1h", "5m", 14.4, 98.1, 102.0),)),
+        (legacy(severity="ticket", long_window="3d", short_window="6h", factor=1,
+                long_burn_rate=None, short_burn_rate=2),
+         "ticket", (TierBurn("ticket", "3d", "6h", 1.0, None, 2.0),)),
+        (stored(), "page", (TierBurn("page", "6h", "30m", 6.0, 40.2, 95.0),
+                            TierBurn("page", "1h", "5m", 14.4, 98.1, 102.0))),
+        (stored_silence(), "nodata", ()),
+        ({**stored(), "event": "freeze_start", "alert": None, "tiers": None}, None, ()),
+        ({key: value for key, value in legacy().items()
+          if key not in {"long_window", "short_window", "factor", "long_burn_rate",
+                         "short_burn_rate"}}, None, ()),
+    ],
+    ids=["legacy-page", "legacy-ticket-no-long-rate", "current", "nodata", "freeze", "old-freeze"],
+)  # fmt: skip
+def test_message_of_builds_the_tiers(
+    stored_message: dict[str, Any], alert_name: str | None, tiers: tuple[TierBurn, ...]
+) -> None:
+    message = message_of(stored_message, BASE_URL + "/")
+    assert (message.alert, tuple(message.tiers)) == (alert_name, tiers)
+    assert message.url == f"{BASE_URL}/slos/1"
+    assert message.at == AT
