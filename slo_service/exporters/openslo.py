@@ -30,16 +30,28 @@ dropped on the way in. The mapping:
   or ``conditionRef``) of kind ``burnrate`` → alerting tiers: ``severity`` (the condition's,
   or the policy's ``spec.severity``): ``page`` or ``critical`` → page, anything else → ticket;
   ``lookbackWindow`` → ``long_window``; ``alertAfter`` → ``short_window`` (the second window a
-  multi-window tier also checks, not a delay); ``threshold`` (the burn rate) → ``budget_spent
-  = threshold * lookbackWindow / period`` (period: the rolling window, 30d for a month, 7d for
-  a week), so the factor survives the round trip. No ``alertPolicies`` means no alerts
-  (``alerting.enabled: false``); the annotation ``slo-service.io/alerting: default`` means the
-  built-in tiers.
+  multi-window tier also checks, not a delay); ``threshold`` (the burn rate both windows must
+  exceed) → ``factor``, as written, so it survives the round trip exactly. A threshold under 1,
+  or a lookbackWindow longer than the SLO's window (a month counted as 30d, a week as 7d), is
+  refused at its field, as storing the SLO would refuse it (``burn.tier_problem``). No
+  ``alertPolicies`` means no alerts (``alerting.enabled: false``); the annotation
+  ``slo-service.io/alerting: default`` means the built-in tiers (the SRE workbook's, their
+  windows scaled to the SLO's window when it is stored: ``domain.burn``).
+- On the way out, a tier's ``factor`` is its ``threshold``; a tier of an older SLO, stored as
+  ``budget_spent`` (the share of the budget spent in its long window), writes its factor,
+  ``burn.factor_of_share(budget_spent, long_window, period)`` to 15 significant digits (0.02
+  over 1h of 30d is 14.4), and comes back as that ``factor``. An SLO without tiers of its own
+  writes no AlertPolicy but the annotation ``slo-service.io/alerting: default``, whatever its
+  window: the default tiers are scaled again on the way back in, so they stay the defaults.
 - Annotations ``slo-service.io/kind`` and ``slo-service.io/params`` (JSON) restore an SLO
   kind (the indicator's difference from the kind's SLI becomes ``sli`` overrides);
   ``slo-service.io/sli-type: latency`` reads a ``X_bucket{le=...}`` over ``X_count`` ratio as
   a latency SLI; ``slo-service.io/no-data`` and ``slo-service.io/gate`` (JSON) carry ``no_data``
-  and ``gate``.
+  and ``gate``; ``slo-service.io/alerting-min-events`` (a number, e.g. ``"5"``) and
+  ``slo-service.io/alerting-no-data-for`` (a duration, or ``never``) carry ``alerting.min_events``
+  and ``alerting.no_data_for``, written only when the SLO sets them (left out, they take the
+  service's policy, then the built-in defaults), with or without tiers and whether alerting is
+  enabled or not.
 """
 
 import json
@@ -48,18 +60,18 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from fractions import Fraction
 from typing import Any, NoReturn
 
 import yaml
 from pydantic import ValidationError
 
+from slo_service.domain.burn import Tier, factor_of_share, nominal_length, tier_problem
 from slo_service.domain.kinds import Kind, build_sli
 from slo_service.domain.promql import Selector, check_expression, parse_selector
 from slo_service.domain.sli import SLI_ADAPTER
 from slo_service.domain.windows import parse_duration, parse_timezone, parse_window
 from slo_service.errors import InvalidInput, clean_message
-from slo_service.schemas import GatePolicy
+from slo_service.schemas import AlertingPolicy, AlertTier, GatePolicy
 
 API_VERSION = "openslo/v1"
 PREFIX = "slo-service.io/"
@@ -69,6 +81,8 @@ SLI_TYPE_ANNOTATION = PREFIX + "sli-type"
 NO_DATA_ANNOTATION = PREFIX + "no-data"
 GATE_ANNOTATION = PREFIX + "gate"
 ALERTING_ANNOTATION = PREFIX + "alerting"
+MIN_EVENTS_ANNOTATION = PREFIX + "alerting-min-events"
+NO_DATA_FOR_ANNOTATION = PREFIX + "alerting-no-data-for"
 ANNOTATIONS = (
     KIND_ANNOTATION,
     PARAMS_ANNOTATION,
@@ -76,10 +90,11 @@ ANNOTATIONS = (
     NO_DATA_ANNOTATION,
     GATE_ANNOTATION,
     ALERTING_ANNOTATION,
+    MIN_EVENTS_ANNOTATION,
+    NO_DATA_FOR_ANNOTATION,
 )
 
 DEFAULT_BUCKET_SECONDS = 60
-CALENDAR_PERIODS = {"month": timedelta(days=30), "week": timedelta(days=7)}
 CALENDAR_DURATIONS = {"1M": "month", "1w": "week"}
 # Any first of a month that is also a Monday: the start of a month and of a week.
 CALENDAR_START = "2024-01-01 00:00:00"
@@ -327,6 +342,9 @@ def _slo(doc: _Doc, index: _Index, bucket: timedelta) -> list[tuple[str, dict[st
     alerting = _alerting(
         here.at("spec", "alertPolicies"), spec.get("alertPolicies"), index, period, notes
     )
+    settings = _alerting_notes(here.at("metadata", "annotations"), notes)
+    if settings:
+        alerting = {**(alerting or {}), **settings}
     if alerting is not None:
         base["alerting"] = alerting
     texts = [
@@ -637,7 +655,8 @@ def _format(length: timedelta) -> str:
 
 
 def _time_window(here: Here, value: Any) -> tuple[str, str, timedelta]:
-    """The native window, its time zone, and the period the burn-rate factors divide."""
+    """The native window, its time zone, and its length (a calendar window's nominal one),
+    which a tier's long window must not exceed."""
     if not isinstance(value, list) or len(value) != 1:
         _fail(here, "give a list of exactly one window")
     at = here.at(0)
@@ -674,7 +693,7 @@ def _time_window(here: Here, value: Any) -> tuple[str, str, timedelta]:
         _fail(at.at("calendar", "timeZone"), str(exc))
     if "startTime" in calendar:
         _start_time(at.at("calendar", "startTime"), calendar["startTime"], period)
-    return period, timezone, CALENDAR_PERIODS[period]
+    return period, timezone, nominal_length(parse_window(period))
 
 
 def _start_time(here: Here, value: Any, period: str) -> None:
@@ -844,19 +863,47 @@ def _tier(
             "slo-service reads alertAfter as the short window of a multi-window burn-rate tier: "
             "give a duration shorter than lookbackWindow",
         )
-    spent = budget_spent(threshold, parse_duration(long_window), period)
-    if spent > 1:
-        _fail(
-            at.at("threshold"),
-            f"a burn rate of {threshold} over {long_window} spends {spent:.3g} budgets: "
-            f"at most {_tidy(period / parse_duration(long_window))} over {long_window}",
-        )
-    return {
+    tier = {
         "severity": "page" if severity.strip().lower() in PAGE_SEVERITIES else "ticket",
         "long_window": long_window,
         "short_window": short_window,
-        "budget_spent": spent,
+        "factor": threshold,
     }
+    _check_tier(at, tier, period)
+    return tier
+
+
+def _check_tier(here: Here, tier: Mapping[str, Any], period: timedelta) -> None:
+    """Refuse, at the condition's field, a tier slo-service would refuse when storing the SLO:
+    the schema's bounds, and ``burn.tier_problem`` (a factor under 1, a long window longer
+    than the SLO's window)."""
+    fields = {"factor": "threshold", "long_window": "lookbackWindow"}
+    try:
+        AlertTier.model_validate(tier)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = fields.get(str(error["loc"][0])) if error["loc"] else None
+        _fail(here.at(field) if field else here, clean_message(error["msg"]))
+    long_window = parse_duration(tier["long_window"])
+    problem = tier_problem(
+        Tier(tier["severity"], long_window, parse_duration(tier["short_window"]), tier["factor"]),
+        period,
+    )
+    if problem is None:
+        return
+    if tier["factor"] < 1:
+        _fail(
+            here.at("threshold"),
+            f"a burn rate of {tier['factor']} is under 1: the tier would fire while the SLO is "
+            "met (a burn rate of 1 spends exactly the budget over the window); give at least 1",
+        )
+    if long_window > period:
+        _fail(
+            here.at("lookbackWindow"),
+            f"{tier['long_window']} is longer than the SLO's window ({_format(period)}): "
+            "slo-service's tiers look back no further than the SLO's window",
+        )
+    _fail(here, problem)
 
 
 def _duration(here: Here, value: Any, *, short: bool = False) -> str:
@@ -908,6 +955,28 @@ def _notes_fields(here: Here, notes: Mapping[str, str]) -> dict[str, Any]:
     if ALERTING_ANNOTATION in notes and notes[ALERTING_ANNOTATION] != "default":
         _fail(here.at(ALERTING_ANNOTATION), "give default (the built-in burn-rate tiers)")
     return fields
+
+
+def _alerting_notes(here: Here, notes: Mapping[str, str]) -> dict[str, Any]:
+    """``alerting.min_events`` and ``alerting.no_data_for`` of their annotations."""
+    settings: dict[str, Any] = {}
+    if MIN_EVENTS_ANNOTATION in notes:
+        text = notes[MIN_EVENTS_ANNOTATION]
+        try:
+            settings["min_events"] = float(text)
+        except ValueError:
+            _fail(here.at(MIN_EVENTS_ANNOTATION), f"{text!r}: give a number of events, e.g. 10")
+    if NO_DATA_FOR_ANNOTATION in notes:
+        settings["no_data_for"] = notes[NO_DATA_FOR_ANNOTATION]
+    try:
+        AlertingPolicy.model_validate(settings)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = (
+            MIN_EVENTS_ANNOTATION if error["loc"][:1] == ("min_events",) else NO_DATA_FOR_ANNOTATION
+        )
+        _fail(here.at(key), clean_message(error["msg"]))
+    return settings
 
 
 def _kind_and_sli(
@@ -1052,33 +1121,14 @@ def _json_object(here: Here, text: str) -> dict[str, Any]:
     return value
 
 
-def budget_spent(threshold: float, long_window: timedelta, period: timedelta) -> float:
-    """The budget a burn rate of ``threshold`` spends in ``long_window`` of ``period``,
-    computed on the decimal as written (14.4 over 1h of 30d is 0.02, not 0.019999999999999997),
-    to 15 significant digits so that a burn rate written back reads as the same budget."""
-    exact = Fraction(repr(threshold)) * _seconds_of(long_window) / _seconds_of(period)
-    return float(f"{float(exact):.15g}")
-
-
-def burn_rate(spent: float, long_window: timedelta, period: timedelta) -> float:
-    """The factor a tier spending ``spent`` in ``long_window`` of ``period`` fires above: the
-    shortest decimal that ``budget_spent`` reads back as ``spent``."""
-    factor = float(Fraction(repr(spent)) * _seconds_of(period) / _seconds_of(long_window))
-    candidates = [_tidy(factor), factor]
-    below = above = factor
-    for _ in range(8):  # the float nearest the exact factor may miss by an ulp: try neighbours
-        below, above = math.nextafter(below, 0), math.nextafter(above, math.inf)
-        candidates += [below, above]
-    return next((c for c in candidates if budget_spent(c, long_window, period) == spent), factor)
-
-
-def _seconds_of(length: timedelta) -> Fraction:
-    return Fraction(int(length.total_seconds()))
-
-
 def _tidy(value: float) -> float:
     """12 significant digits: the short form of a float that arithmetic left ragged."""
     return float(f"{value:.12g}")
+
+
+def _number_text(value: float) -> str:
+    """A number as an annotation's text: ``5`` for 5.0, else the float's shortest form."""
+    return repr(float(value)).removesuffix(".0")
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -1144,6 +1194,11 @@ def to_openslo(
     tiers = (alerting or {}).get("tiers") or []
     if alerting is None or (alerting.get("enabled", True) and not tiers):
         notes[ALERTING_ANNOTATION] = "default"
+    settings = alerting or {}
+    if settings.get("min_events") is not None:
+        notes[MIN_EVENTS_ANNOTATION] = _number_text(settings["min_events"])
+    if settings.get("no_data_for") is not None:
+        notes[NO_DATA_FOR_ANNOTATION] = settings["no_data_for"]
     metadata: dict[str, Any] = {"name": name}
     if slo.get("labels"):
         metadata["labels"] = dict(slo["labels"])
@@ -1180,7 +1235,7 @@ def _target(objective: float) -> dict[str, float]:
 
 
 def _window(window: str, timezone: str) -> dict[str, Any]:
-    if window in CALENDAR_PERIODS:
+    if window in CALENDAR_DURATIONS.values():
         duration = next(d for d, p in CALENDAR_DURATIONS.items() if p == window)
         calendar = {"startTime": CALENDAR_START, "timeZone": timezone}
         return {"duration": duration, "isRolling": False, "calendar": calendar}
@@ -1189,13 +1244,15 @@ def _window(window: str, timezone: str) -> dict[str, Any]:
 
 def _policies(slo: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """An AlertPolicy per severity (in the order they first appear), a condition per tier."""
-    window = parse_window(slo["window"])
-    period = window.length or CALENDAR_PERIODS[slo["window"]]
+    period = nominal_length(parse_window(slo["window"]))
     base = f"{slo['service']}-{slo['name']}"
     by_severity: dict[str, list[dict[str, Any]]] = {}
     for tier in tiers:
         long_window, short_window = tier["long_window"], tier["short_window"]
-        factor = burn_rate(tier["budget_spent"], parse_duration(long_window), period)
+        factor = tier.get("factor")
+        if factor is None:  # an older tier, stored as the share of the budget it spends
+            spent = factor_of_share(tier["budget_spent"], parse_duration(long_window), period)
+            factor = float(f"{spent:.15g}")
         condition = {
             "kind": "burnrate",
             "op": "gt",

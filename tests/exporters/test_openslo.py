@@ -2,7 +2,7 @@
 
 import copy
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,9 @@ from slo_service.app import create_app
 from slo_service.cli import app
 from slo_service.cli_export import export
 from slo_service.config import Settings
+from slo_service.domain import alert_settings
+from slo_service.domain.burn import factor_of_share, nominal_length
+from slo_service.domain.windows import parse_duration, parse_window
 from slo_service.errors import InvalidInput, format_loc
 from slo_service.exporters.openslo import dump, from_openslo, to_openslo
 from slo_service.schemas import SLOCreate
@@ -95,6 +98,13 @@ def columns(body: dict[str, Any]) -> slos.Columns:
 def meaning(values: slos.Columns) -> dict[str, Any]:
     """What a round trip must keep: every field a client writes, and the effective SLI."""
     return {**slos.spec_of(values), "effective_sli": values["sli"]}
+
+
+def effective(values: slos.Columns) -> alert_settings.AlertSettings:
+    """The alerting an SLO's columns give, with no service policy."""
+    return alert_settings.effective(
+        values["alerting"], None, window=values["window"], bucket=timedelta(minutes=1)
+    )
 
 
 def one(doc: Doc) -> dict[str, Any]:
@@ -261,6 +271,24 @@ MAPPINGS: list[tuple[str, Doc, dict[str, Any]]] = [
         edit(slo_doc(), "metadata.annotations", {"slo-service.io/alerting": "default"}),
         {"alerting": None},
     ),
+    (
+        "alerting-settings-annotations-with-default-tiers",
+        edit(
+            slo_doc(),
+            "metadata.annotations",
+            {
+                "slo-service.io/alerting": "default",
+                "slo-service.io/alerting-min-events": "5",
+                "slo-service.io/alerting-no-data-for": "never",
+            },
+        ),
+        {"alerting": {"min_events": 5.0, "no_data_for": "never"}},
+    ),
+    (
+        "alerting-settings-annotations-without-alerts",
+        edit(slo_doc(), "metadata.annotations", {"slo-service.io/alerting-min-events": "0.5"}),
+        {"alerting": {"enabled": False, "min_events": 0.5}},
+    ),
 ]
 
 
@@ -313,21 +341,24 @@ def test_severity(given: str, severity: str) -> None:
 
 
 WINDOWS = [
-    ("rolling-30d", [{"duration": "30d", "isRolling": True}], 0.02),
-    ("rolling-28d", [{"duration": "28d", "isRolling": True}], 0.0214285714285714),
-    ("month-is-30d", [{"duration": "1M", "calendar": {"timeZone": "UTC"}}], 0.02),
-    ("week-is-7d", [{"duration": "1w", "calendar": {"timeZone": "UTC"}}], 0.0857142857142857),
+    ("rolling-30d", [{"duration": "30d", "isRolling": True}], 14.4),
+    ("rolling-28d", [{"duration": "28d", "isRolling": True}], 14.4),
+    ("month-is-30d", [{"duration": "1M", "calendar": {"timeZone": "UTC"}}], 14.4),
+    ("week-is-7d", [{"duration": "1w", "calendar": {"timeZone": "UTC"}}], 14.4),
+    ("high-burn-rate", [{"duration": "28d", "isRolling": True}], 1000),
 ]
 
 
-@pytest.mark.parametrize(("window", "spent"), [w[1:] for w in WINDOWS], ids=[w[0] for w in WINDOWS])
-def test_burn_rate_threshold_is_budget_spent_over_the_period(
-    window: list[Doc], spent: float
+@pytest.mark.parametrize(
+    ("window", "factor"), [w[1:] for w in WINDOWS], ids=[w[0] for w in WINDOWS]
+)
+def test_burn_rate_threshold_is_the_factor_whatever_the_window(
+    window: list[Doc], factor: float
 ) -> None:
     condition = {
         "kind": "burnrate",
         "op": "gt",
-        "threshold": 14.4,
+        "threshold": factor,
         "lookbackWindow": "1h",
         "alertAfter": "5m",
     }
@@ -343,35 +374,141 @@ def test_burn_rate_threshold_is_budget_spent_over_the_period(
     assert body["alerting"] == {
         "enabled": True,
         "tiers": [
-            {"severity": "page", "long_window": "1h", "short_window": "5m", "budget_spent": spent}
+            {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": factor}
         ],
     }
+    columns(body)  # and the native side takes it
+
+
+FACTORS = [14.4, 6.0, 6, 1.0, 1, 2.0533333333333332, 14.400000000000002]
+
+
+@pytest.mark.parametrize("factor", FACTORS, ids=[repr(f) for f in FACTORS])
+def test_a_factor_round_trips_exactly(factor: float) -> None:
+    tier = {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": factor}
+    before = columns(
+        native("a", "availability", window="28d", alerting={"enabled": True, "tiers": [tier]})
+    )
+    documents = to_openslo(before)
+    condition = documents[1]["spec"]["conditions"][0]["spec"]["condition"]
+    assert condition["threshold"] == factor
+    (back,) = from_openslo(list(yaml.safe_load_all(dump(documents))))
+    (came_back,) = back["alerting"]["tiers"]
+    assert repr(came_back["factor"]) == repr(float(factor))
+    assert came_back == {**tier, "factor": float(factor)}
+    assert to_openslo(columns(back)) == documents
+
+
+def _older(window: str, tier: dict[str, Any]) -> slos.Columns:
+    """An SLO stored before tiers stated their factor: its tier gives ``budget_spent``, and
+    may be one the store now refuses (a factor under 1)."""
+    values = columns(native("a", "availability", window=window))
+    values["alerting"] = {"enabled": True, "tiers": [tier]}
+    return values
 
 
 BURNS = [
     ("0.02-1h-30d", 0.02, "1h", "30d", 14.4),
-    ("0.1-3d-7d", 0.1, "3d", "7d", 0.23333333333333334),
-    ("0.22-3d-28d", 0.22, "3d", "28d", None),
-    ("0.0125-30m-366d", 0.0125, "30m", "366d", None),
+    ("0.05-6h-30d", 0.05, "6h", "30d", 6.0),
+    ("0.1-3d-30d", 0.1, "3d", "30d", 1.0),
+    ("0.02-1h-month", 0.02, "1h", "month", 14.4),
+    ("old-import-of-14.4-1h-28d", 0.0214285714285714, "1h", "28d", 14.4),
+    ("0.05-6h-week", 0.05, "6h", "week", 1.4),
+    ("0.22-3d-28d", 0.22, "3d", "28d", 2.05333333333333),
+    ("0.0125-30m-366d", 0.0125, "30m", "366d", 219.6),
 ]
 
 
 @pytest.mark.parametrize(
     ("spent", "long", "window", "factor"), [b[1:] for b in BURNS], ids=[b[0] for b in BURNS]
 )
-def test_a_tier_round_trips_through_its_burn_rate(
-    spent: float, long: str, window: str, factor: float | None
+def test_a_budget_spent_tier_exports_its_factor(
+    spent: float, long: str, window: str, factor: float
 ) -> None:
     tier = {"severity": "ticket", "long_window": long, "short_window": "2m", "budget_spent": spent}
-    before = columns(
-        native("a", "availability", window=window, alerting={"enabled": True, "tiers": [tier]})
-    )
-    documents = to_openslo(before)
+    documents = to_openslo(_older(window, tier))
     condition = documents[1]["spec"]["conditions"][0]["spec"]["condition"]
-    if factor is not None:
-        assert condition["threshold"] == factor
+    assert condition["threshold"] == factor
+    exact = factor_of_share(spent, parse_duration(long), nominal_length(parse_window(window)))
+    assert condition["threshold"] == pytest.approx(exact, rel=1e-14)
     (back,) = from_openslo(list(yaml.safe_load_all(dump(documents))))
-    assert back["alerting"]["tiers"] == [tier]
+    assert back["alerting"]["tiers"] == [
+        {"severity": "ticket", "long_window": long, "short_window": "2m", "factor": factor}
+    ]
+
+
+def test_an_older_tier_under_factor_1_exports_but_does_not_come_back() -> None:
+    tier = {"severity": "ticket", "long_window": "3d", "short_window": "6h", "budget_spent": 0.1}
+    documents = to_openslo(_older("7d", tier))
+    condition = documents[1]["spec"]["conditions"][0]["spec"]["condition"]
+    assert condition["threshold"] == 0.233333333333333
+    assert problems(list(yaml.safe_load_all(dump(documents)))) == [
+        "document 2 (AlertPolicy churn-model-a-ticket), spec.conditions[0].spec.condition."
+        "threshold: a burn rate of 0.233333333333333 is under 1: the tier would fire while the "
+        "SLO is met (a burn rate of 1 spends exactly the budget over the window); give at "
+        "least 1"
+    ]
+
+
+def test_a_7d_slo_without_tiers_exports_the_default_annotation() -> None:
+    documents = to_openslo(columns(native("a", "availability", window="7d")))
+    (document,) = documents  # no AlertPolicy: the default tiers are not written out
+    assert document["metadata"]["annotations"]["slo-service.io/alerting"] == "default"
+    assert "alertPolicies" not in document["spec"]
+    (back,) = from_openslo(list(yaml.safe_load_all(dump(documents))))
+    assert back.get("alerting") is None
+    settings = effective(columns(back))
+    assert not settings.custom_tiers
+    assert [(t.long_window, t.short_window, t.factor) for t in settings.tiers] == [
+        (timedelta(minutes=14), timedelta(minutes=1), 14.4),
+        (timedelta(minutes=84), timedelta(minutes=7), 6.0),
+        (timedelta(minutes=336), timedelta(minutes=28), 3.0),
+        (timedelta(minutes=1008), timedelta(minutes=84), 1.0),
+    ]
+
+
+SETTINGS = [
+    (
+        "default-tiers",
+        {"min_events": 50, "no_data_for": "2h"},
+        {
+            "slo-service.io/alerting": "default",
+            "slo-service.io/alerting-min-events": "50",
+            "slo-service.io/alerting-no-data-for": "2h",
+        },
+    ),
+    (
+        "own-tiers",
+        {
+            "tiers": [{"severity": "page", "long_window": "1h", "short_window": "5m", "factor": 6}],
+            "min_events": 2.5,
+        },
+        {"slo-service.io/alerting-min-events": "2.5"},
+    ),
+    (
+        "disabled",
+        {"enabled": False, "min_events": 0, "no_data_for": "never"},
+        {"slo-service.io/alerting-min-events": "0", "slo-service.io/alerting-no-data-for": "never"},
+    ),
+    ("unset", {"no_data_for": None}, {"slo-service.io/alerting": "default"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("alerting", "annotations"), [c[1:] for c in SETTINGS], ids=[c[0] for c in SETTINGS]
+)
+def test_min_events_and_no_data_for_ride_in_annotations(
+    alerting: dict[str, Any], annotations: dict[str, str]
+) -> None:
+    before = columns(native("a", "availability", window="7d", alerting=alerting))
+    documents = to_openslo(before)
+    notes = documents[0]["metadata"]["annotations"]
+    assert {k: v for k, v in notes.items() if "alerting" in k} == annotations
+    (back,) = from_openslo(list(yaml.safe_load_all(dump(documents))))
+    for key in ("min_events", "no_data_for"):
+        assert (back.get("alerting") or {}).get(key) == alerting.get(key), key
+    after = columns(back)
+    assert effective(after) == effective(before)  # {"enabled": true} alone comes back as null
 
 
 def test_the_example_maps_references_policies_and_conditions() -> None:
@@ -386,8 +523,8 @@ def test_the_example_maps_references_policies_and_conditions() -> None:
     assert timeouts["objective_percent"] == 99.5
     assert timeouts["sli"]["bad"].endswith('status="timeout"}')
     assert timeouts["alerting"]["tiers"] == [
-        {"severity": "page", "long_window": "1h", "short_window": "5m", "budget_spent": 0.02},
-        {"severity": "ticket", "long_window": "6h", "short_window": "30m", "budget_spent": 0.05},
+        {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": 14.4},
+        {"severity": "ticket", "long_window": "6h", "short_window": "30m", "factor": 6.0},
     ]
     assert bodies["model-freshness"]["sli"]["op"] == "<="
     assert bodies["model-freshness"]["alerting"] == {"enabled": False}
@@ -563,6 +700,24 @@ ERRORS: list[tuple[str, list[Any], str]] = [
         SLO_AT + "metadata.annotations.slo-service.io/kind: 'uptime': give one of",
     ),
     (
+        "min-events-not-a-number",
+        [edit(slo_doc(), "metadata.annotations", {"slo-service.io/alerting-min-events": "a few"})],
+        SLO_AT + "metadata.annotations.slo-service.io/alerting-min-events: 'a few': give a "
+        "number of events, e.g. 10",
+    ),
+    (
+        "min-events-negative",
+        [edit(slo_doc(), "metadata.annotations", {"slo-service.io/alerting-min-events": "-1"})],
+        SLO_AT + "metadata.annotations.slo-service.io/alerting-min-events: Input should be "
+        "greater than or equal to 0",
+    ),
+    (
+        "no-data-for-not-a-duration",
+        [edit(slo_doc(), "metadata.annotations", {"slo-service.io/alerting-no-data-for": "soon"})],
+        SLO_AT + "metadata.annotations.slo-service.io/alerting-no-data-for: 'soon' is not a "
+        "duration",
+    ),
+    (
         "indicator-ref-missing",
         [edit(slo_doc(indicatorRef="nope"), "spec.indicator", ...)],
         SLO_AT + "spec.indicatorRef: no SLI document is named 'nope'",
@@ -665,9 +820,27 @@ ERRORS += [
         CONDITION_AT + "alertAfter: slo-service reads alertAfter as the short window",
     ),
     (
+        "burn-rate-under-1",
+        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.threshold", 0.5)],
+        CONDITION_AT + "threshold: a burn rate of 0.5 is under 1: the tier would fire while the "
+        "SLO is met",
+    ),
+    (
         "burn-rate-too-high",
-        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.threshold", 1000)],
-        CONDITION_AT + "threshold: a burn rate of 1000.0 over 1h spends 1.49 budgets",
+        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.threshold", 2_000_000)],
+        CONDITION_AT + "threshold: Input should be less than or equal to 1000000",
+    ),
+    (
+        "lookback-longer-than-the-window",
+        [
+            *WITH_POLICY[:2],
+            edit(
+                edit(CONDITION_DOC, "spec.condition.lookbackWindow", "29d"),
+                "spec.condition.alertAfter",
+                "1d",
+            ),
+        ],
+        CONDITION_AT + "lookbackWindow: 29d is longer than the SLO's window (28d)",
     ),
     (
         "unknown-in-inline-condition",
@@ -726,9 +899,9 @@ def test_a_yaml_list_of_objects_is_read_too() -> None:
 # --- round trips -----------------------------------------------------------------------------
 
 TIERS = [
-    {"severity": "page", "long_window": "1h", "short_window": "5m", "budget_spent": 0.02},
-    {"severity": "page", "long_window": "6h", "short_window": "30m", "budget_spent": 0.05},
-    {"severity": "ticket", "long_window": "3d", "short_window": "6h", "budget_spent": 0.1},
+    {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": 14.4},
+    {"severity": "page", "long_window": "6h", "short_window": "30m", "factor": 6.0},
+    {"severity": "ticket", "long_window": "3d", "short_window": "6h", "factor": 1.0},
 ]
 
 
@@ -753,7 +926,7 @@ EXPRESSIBLE = [
         "latency",
         params={"threshold_ms": 500},
         window="7d",
-        alerting={"enabled": True, "tiers": TIERS},
+        alerting={"enabled": True, "tiers": TIERS, "min_events": 2.5, "no_data_for": "1h"},
     ),
     native("freshness-latest", "model_freshness", window="month", timezone="Europe/Berlin"),
     native(
@@ -774,8 +947,9 @@ EXPRESSIBLE = [
         "data-freshness",
         "data_freshness",
         params={"max_age_minutes": 45, "model_name": "m"},
-        alerting={"enabled": False},
+        alerting={"enabled": False, "min_events": 0, "no_data_for": "never"},
     ),
+    native("quiet", "availability", window="week", alerting={"min_events": 100}),
     native(
         "custom-ratio",
         "custom",
