@@ -9,6 +9,7 @@ import typer
 from slo_service.cli_common import database, fail, settings_or_exit
 from slo_service.db import session_scope
 from slo_service.exporters import prometheus_rules
+from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
 
 rules_app = typer.Typer(
@@ -45,7 +46,13 @@ def export(
     settings = settings_or_exit()
     with database(settings) as engine, session_scope(engine) as session:
         rows = slo_repo.live_in_services(session, [service]) if service else slo_repo.live(session)
-        result = prometheus_rules.export(rows, base_url=str(settings.public_base_url))
+        # The services' policies give their SLOs min_events and no_data_for, as in the service.
+        policies = policy_repo.policies(session, sorted({row.service for row in rows}))
+        result = prometheus_rules.export(
+            rows,
+            base_url=str(settings.public_base_url),
+            service_alerting={name: policy.alerting for name, policy in policies.items()},
+        )
     texts = {name: prometheus_rules.render(name, groups) for name, groups in result.groups.items()}
     stale = _stale(out, keep=set(texts), only=service)
     _refuse_hand_written(out, texts)
