@@ -345,6 +345,8 @@ class Alert(SQLModel, table=True):
     severity: str = Field(max_length=16)
     state: str = Field(max_length=16)
     inhibited: bool = Field(default=False)
+    # A ticket muted by its page stays muted until then (the page's burn is still in its windows).
+    held_until: datetime | None = _when(nullable=True)
     started_at: datetime = _when()
     resolved_at: datetime | None = _when(nullable=True, index=True)
     # The burn-rate tiers over their factor (as they last fired), with their burn rates.

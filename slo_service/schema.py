@@ -29,10 +29,29 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, action: Callable[[Config, str], None], revision: str) -> None:
+    """Run ``action`` in one transaction. On SQLite, foreign keys are off meanwhile: Alembic
+    changes a column there by copying the table and dropping the old one, and with them on,
+    the drop would fire the ON DELETE rules of every row that points at it (cascading deletes,
+    links set to null). Whether the links still hold is checked before the commit."""
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        action(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:  # before the transaction: the pragma is a no-op inside one
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                action(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def heads() -> set[str]:

@@ -115,6 +115,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("inhibited", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch_op.add_column(sa.Column("held_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("tiers", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("also_resolves", sa.JSON(), nullable=True))
     with op.batch_alter_table("notification_route", schema=None) as batch_op:
@@ -189,6 +190,7 @@ def downgrade() -> None:
         batch_op.alter_column("factor", existing_type=sa.Float(), nullable=False)
         batch_op.drop_column("also_resolves")
         batch_op.drop_column("tiers")
+        batch_op.drop_column("held_until")
         batch_op.drop_column("inhibited")
         batch_op.drop_column("name")
     with op.batch_alter_table("slo", schema=None) as batch_op:
