@@ -33,7 +33,7 @@ from slo_service.errors import InvalidInput, SloServiceError, format_loc
 from slo_service.gate_schemas import GatePublic
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
-from slo_service.scheduler import schedule
+from slo_service.scheduler import demo_feeder, schedule
 from slo_service.schemas import ApplyResult
 from slo_service.services import apply as apply_service
 from slo_service.services import demo, evaluation, routes, slos, tokens
@@ -63,7 +63,9 @@ def serve(
     demo_data: Annotated[
         bool,
         typer.Option(
-            "--demo", help="On an empty database, create a demo model with 30 days of events."
+            "--demo",
+            help="On an empty database, create a demo model with 30 days of events; while "
+            "serving, keep feeding it new events every minute.",
         ),
     ] = False,
 ) -> None:
@@ -83,11 +85,20 @@ def serve(
             typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
     engine = make_engine(settings.database_url)
     application = create_app(settings, engine=engine)
+    feeder = demo_feeder(engine, settings) if demo_data else None
     # What is loaded by now lives as long as the process: keep it out of the collector's
     # full passes, which otherwise pause every request for tens of milliseconds.
     gc.collect()
     gc.freeze()
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    if feeder is None:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+        return
+    feeder.start()
+    typer.echo("demo: feeding it new events every minute while serving")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+    finally:
+        feeder.shutdown(wait=True)
 
 
 @app.command()

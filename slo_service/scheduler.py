@@ -1,5 +1,5 @@
 """Periodic evaluation and notification delivery with APScheduler 3: inside ``serve``, or
-alone as ``slo-service worker``.
+alone as ``slo-service worker``; and, for ``serve --demo``, the demo's feed.
 
 Every replica runs the same jobs; row leases (``services.evaluation.run_cycle``,
 ``services.notifications.Sender``) make each SLO evaluated once per cycle and each
@@ -19,16 +19,17 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 
 from slo_service.config import Settings
-from slo_service.db import utcnow
+from slo_service.db import session_scope, utcnow
 from slo_service.domain.alerts import Backoff
 from slo_service.exporters.metrics import EVALUATION_SECONDS, EVALUATIONS, NOTIFICATIONS
 from slo_service.notify.base import Notifier
-from slo_service.services import evaluation
+from slo_service.services import demo, evaluation
 from slo_service.services.notifications import Sender, lease_for
 from slo_service.sources.base import SliSource
 
 log = logging.getLogger(__name__)
 NOTIFY_BATCH = 10  # notifications a sender claims at a time
+DEMO_FEED_SECONDS = 60  # how often ``serve --demo`` feeds its demo
 
 
 def owner_id() -> str:
@@ -104,6 +105,37 @@ def schedule(
         seconds=settings.notify_interval_seconds,
         args=(sender(engine, notifiers, settings),),
         id="notify",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    return scheduler
+
+
+def feed_demo(engine: Engine, settings: Settings) -> None:
+    """Continue the demo's data up to now (``services.demo.feed``) in a transaction of its
+    own; a failure is logged, and the next run catches up."""
+    try:
+        with session_scope(engine) as session:
+            recorded = demo.feed(session, now=utcnow(), layout=settings.layout)
+    except Exception:
+        log.exception("demo: feeding %s failed; the next run catches up", demo.SERVICE)
+        return
+    if recorded:
+        log.info("demo: fed %d events to %s", recorded, demo.SERVICE)
+
+
+def demo_feeder(engine: Engine, settings: Settings) -> BaseScheduler:
+    """A scheduler with the demo's feed, every minute, first run now; the caller starts it.
+    It runs apart from the evaluation's (``SLO_SCHEDULER``): the demo's data keeps coming
+    whatever process evaluates it."""
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(
+        feed_demo,
+        "interval",
+        seconds=DEMO_FEED_SECONDS,
+        args=(engine, settings),
+        id="demo-feed",
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow(),

@@ -72,6 +72,16 @@ def batch_by_key(session: Session, service: str, key: str) -> DriftBatch | None:
     ).first()
 
 
+def latest_batch_at(session: Session, service: str) -> datetime | None:
+    """When the service's newest batch was observed (None before its first)."""
+    return session.exec(
+        select(DriftBatch.observed_at)
+        .where(col(DriftBatch.service) == service)
+        .order_by(col(DriftBatch.observed_at).desc())
+        .limit(1)
+    ).first()
+
+
 def reference_by_id(session: Session, reference_id: int) -> DriftReference | None:
     return session.get(DriftReference, reference_id)
 

@@ -4,6 +4,11 @@ drift store with a reference and a week of batches every two hours.
 The data is synthetic but shaped like production: a daily cycle, a steady error rate well
 inside every objective, and one incident three days ago that burns a visible part of each
 budget; during it the batches' age feature drifts and their income goes missing more often.
+
+While ``serve --demo`` runs, ``feed`` keeps the demo alive (the scheduler calls it every
+minute): it continues the events of the push SLOs up to now and the batches every two hours,
+healthy, so no SLO of the demo goes silent and raises its no-data ticket. Each step is drawn
+from its own time and stored under its own id, so feeding again records nothing twice.
 """
 
 import math
@@ -16,10 +21,12 @@ import numpy as np
 from sqlmodel import Session, func, select
 
 from slo_service.domain import drift_columns
-from slo_service.domain.blocks import Layout
+from slo_service.domain.blocks import Layout, epoch, instant
 from slo_service.domain.budget import Counts
 from slo_service.domain.kinds import Kind
 from slo_service.models import SLO
+from slo_service.repositories import drift as drift_repo
+from slo_service.repositories import slos as slo_repo
 from slo_service.schemas import SLOCreate
 from slo_service.services import drift, events, slos
 from slo_service.sources.base import NoQueryChecker, QueryChecker
@@ -50,6 +57,7 @@ DRIFT_SLO: dict[str, object] = {
 }  # fmt: skip
 BATCH_EVERY = timedelta(hours=2)
 BATCH_ROWS = 2_000
+BATCH_DAYS = 7  # the drift store the seed makes, and the most a feed catches up
 
 
 def seed(
@@ -74,6 +82,72 @@ def seed(
     return True
 
 
+def feed(session: Session, *, now: datetime, layout: Layout) -> int:
+    """Continue the demo up to ``now``; returns how many events it recorded.
+
+    Each push SLO of the demo gets the 5-minute steps after its last bucket with data
+    (``data_until``) up to ``now`` aligned down to the step; the drift store gets a batch for
+    every two-hour mark after its latest batch. All healthy (no incident), each step's counts
+    drawn from a generator seeded by its time, under the seed's ids (``demo-<epoch>``): a
+    repeated feed records nothing twice. A demo left stopped catches up at most the seed's
+    span (``DAYS`` of events, ``BATCH_DAYS`` of batches)."""
+    last = _aligned(now)
+    oldest = last - timedelta(days=DAYS) + STEP
+    width = timedelta(seconds=layout.bucket_seconds)
+    recorded = 0
+    for slo in slo_repo.live_in_services(session, [SERVICE]):
+        if slo.id is None or slo.sli.get("source") != "push":
+            continue
+        # ``data_until`` ends the last bucket with data: the steps after that bucket's start
+        # are new, but for those already there (ignored by their ids) when a bucket holds many.
+        first = oldest
+        if slo.data_until is not None:
+            first = max(first, _aligned(slo.data_until - width) + STEP)
+        steps = list(_fed(Kind(slo.kind), first, last))
+        if steps:
+            recorded += events.record(session, slo.id, steps, layout=layout)
+    _feed_drift(session, now=now, layout=layout)
+    return recorded
+
+
+def _aligned(at: datetime) -> datetime:
+    """The start of the 5-minute step holding ``at``."""
+    stamp = epoch(at)
+    return instant(stamp - stamp % int(STEP.total_seconds()))
+
+
+def _fed(kind: Kind, first: datetime, last: datetime) -> Iterator[tuple[str, datetime, Counts]]:
+    """Healthy steps from ``first`` to ``last`` included, each the same whenever drawn."""
+    at = first
+    while at <= last:
+        good, total = _counts(kind, at, False, random.Random(epoch(at)))
+        yield f"demo-{epoch(at)}", at, Counts(good, total)
+        at += STEP
+
+
+def _feed_drift(session: Session, *, now: datetime, layout: Layout) -> None:
+    """A healthy batch at every two-hour mark after the service's latest batch, up to ``now``,
+    on the seed's marks (a store without batches starts at ``now``'s step)."""
+    if drift_repo.latest_reference(session, SERVICE) is None:
+        return
+    latest = drift_repo.latest_batch_at(session, SERVICE)
+    at = _aligned(now) if latest is None else latest + BATCH_EVERY
+    oldest = now - timedelta(days=BATCH_DAYS)
+    if at <= oldest:
+        at += ((oldest - at) // BATCH_EVERY + 1) * BATCH_EVERY
+    if at > now:
+        return
+    types = drift.reference_types(session, SERVICE)
+    while at <= now:
+        rng = np.random.default_rng(epoch(at))
+        columns = drift_columns.from_json(_features(BATCH_ROWS, rng, drifting=False), types)
+        drift.ingest_batch(
+            session, SERVICE, columns, observed_at=at, batch_key=f"demo-{epoch(at)}",
+            now=now, layout=layout,
+        )  # fmt: skip
+        at += BATCH_EVERY
+
+
 def _features(rows: int, rng: np.random.Generator, *, drifting: bool) -> dict[str, list[Any]]:
     income = rng.lognormal(10.5, 0.6, rows).round(2).tolist()
     missing = rng.random(rows) < (0.3 if drifting else 0.01)
@@ -91,7 +165,7 @@ def _drift_store(session: Session, end: datetime, *, layout: Layout) -> None:
     drift.create_reference(session, SERVICE, reference, bins=10, actor="demo")
     types = drift.reference_types(session, SERVICE)
     incident = (end - INCIDENT_AGO, end - INCIDENT_AGO + INCIDENT_LENGTH + BATCH_EVERY)
-    at = end - timedelta(days=7) + BATCH_EVERY
+    at = end - timedelta(days=BATCH_DAYS) + BATCH_EVERY
     while at < end:
         drifting = incident[0] <= at < incident[1]
         columns = drift_columns.from_json(_features(BATCH_ROWS, rng, drifting=drifting), types)
