@@ -120,7 +120,8 @@ class AlertPublic(BaseModel):
     dedup_key: str
     state: Literal["firing", "resolved"]
     inhibited: bool = Field(
-        description="A ticket muted while the same SLO's page fires: kept, not sent."
+        description="A ticket muted while the same SLO's page fires, and after it while the "
+        "page's burn is still inside the ticket's short windows: kept, not sent."
     )
     started_at: datetime
     resolved_at: datetime | None

@@ -8,9 +8,11 @@ stored one that should no longer fire resolves. The dedup key is the same for ev
 one alert, so a channel that deduplicates (PagerDuty) ties them to one incident.
 
 While an SLO's page fires, its ticket is inhibited (as Alertmanager's inhibit rules do): it is
-kept, shown as inhibited, and not sent. A ticket that was never sent is sent once the page has
-resolved, if it still fires; one that resolves unsent is never heard of. A firing alert that was
-sent is sent again once its route's repeat interval has passed.
+kept, shown as inhibited, and not sent. One burning SLO is one incident: a ticket muted by the
+page stays muted after the page resolves for as long as the page's burn is still inside the
+ticket's short windows (``hold``, the longest of them); if it still fires after that, the
+budget burns anew and it is sent. One that resolves unsent is never heard of. A firing alert
+that was sent is sent again once its route's repeat interval has passed.
 
 Routes are tried in order: the first that matches takes the message, and the search goes on
 only past a route that says ``continue``; default routes take what no route matched. A route
@@ -39,9 +41,21 @@ def dedup_key(slo_id: int, name: AlertName) -> str:
     return f"slo-{slo_id}-{name}"
 
 
-def inhibited(name: AlertName, firing: Iterable[AlertName]) -> bool:
-    """Whether an alert is muted by another of the same SLO: the ticket while the page fires."""
-    return name == "ticket" and "page" in set(firing)
+def inhibited(
+    name: AlertName,
+    firing: Iterable[AlertName],
+    *,
+    notified: bool = False,
+    held_until: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether an alert is muted by another of the same SLO: the ticket while the page fires,
+    and a ticket never sent until ``held_until`` (set when the page that muted it resolved)."""
+    if name != "ticket":
+        return False
+    if "page" in set(firing):
+        return True
+    return not notified and held_until is not None and now is not None and now < held_until
 
 
 def to_send(change: Transition | None, *, inhibited: bool, notified: bool) -> Transition | None:

@@ -11,7 +11,7 @@ follow ``SLO_PUBLIC_BASE_URL``.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlmodel import Session
@@ -84,15 +84,28 @@ def follow(
             else:
                 alert = mine[name]
                 _refresh(alert, should[name], status, now=now)
-            alert.inhibited = change != "resolve" and domain.inhibited(name, should)
-            session.add(alert)
             notified = any(alert_id == alert.id for alert_id, _ in sent)
+            if name == "ticket" and alert.inhibited and changes.get("page") == "resolve":
+                alert.held_until = now + _hold(status)
+            alert.inhibited = change != "resolve" and domain.inhibited(
+                name, should, notified=notified, held_until=alert.held_until, now=now
+            )
+            session.add(alert)
             send = domain.to_send(change, inhibited=alert.inhibited, notified=notified)
             if send == "repeat":
                 rows += _repeats(routes, alert, slo, status, sent, now=now)
             elif send is not None:
                 rows += _outbox(routes, alert, slo, status, send, now=now)
     alert_repo.enqueue(session, rows)
+
+
+def _hold(status: SLOStatusPublic) -> timedelta:
+    """How long a ticket muted by its page stays muted once the page resolved: until the
+    page's burn has left the ticket's short windows (the longest of them)."""
+    windows = [
+        parse_duration(t.short_window) for t in status.alerting.tiers if t.severity == "ticket"
+    ]
+    return max(windows, default=timedelta(0))
 
 
 def retire(session: Session, slo: SLO, *, now: datetime) -> None:

@@ -117,7 +117,8 @@ def _columns(body: RouteIn) -> dict[str, Any]:
         "name": body.name, "position": body.position, "services": body.services,
         "labels": body.labels, "severities": body.severities,
         "continue_matching": body.continue_matching, "is_default": body.default,
-        "repeat_interval": body.repeat_interval, "channels": [dict(c) for c in body.channels],
+        "repeat_interval": body.repeat_interval, "events": list(body.events),
+        "channels": [dict(c) for c in body.channels],
     }  # fmt: skip
 
 
@@ -133,7 +134,7 @@ def _shown(row: NotificationRoute) -> dict[str, Any]:
     return {
         "services": row.services, "labels": row.labels, "severities": row.severities,
         "continue": row.continue_matching, "default": row.is_default,
-        "repeat_interval": row.repeat_interval,
+        "repeat_interval": row.repeat_interval, "events": row.events,
         "channels": [{k: v for k, v in c.items() if k not in SECRETS.get(c["type"], ())}
                      for c in channels],
     }  # fmt: skip

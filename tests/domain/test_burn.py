@@ -99,7 +99,8 @@ def test_invariants_hold_for_every_window_from_1h_to_366d(bucket: timedelta) -> 
     for window in _every_window():
         period = nominal_length(parse_window(window))
         for tier in default_tiers(period, bucket=bucket):
-            assert tier.factor >= 1 and not tier.fires(1.0, 1.0), window
+            assert tier.factor >= 1, (window, tier)
+            assert not tier.fires(1.0, 1.0), (window, tier)
             assert tier.long_window <= period, (window, tier)
             assert bucket <= tier.short_window <= tier.long_window, (window, tier)
             assert tier.long_window % bucket == timedelta(0), (window, tier)

@@ -147,25 +147,34 @@ def test_every_transition_reaches_its_channels_once(
     assert sender.run_once(now=T + timedelta(minutes=10))["delivered"] == 0
 
     # Forty minutes in: the 30m window is clean too, and the page resolves. The ticket still
-    # fires and is no longer inhibited: it is sent now (as Alertmanager does when the
-    # inhibiting alert resolves), once.
+    # fires, but on the page's burn: it stays muted while that burn is inside its longest
+    # short window (6h). One burning SLO, one incident.
     push(db, range(10, 40), bad=0, at=T + timedelta(minutes=40))
     evaluate(db, slo_id, T + timedelta(minutes=40))
-    assert firing(db) == ["ticket: 1d/2h 3d/6h"]
+    assert firing(db) == ["ticket (inhibited): 1d/2h 3d/6h"]
     sender.run_once(now=T + timedelta(minutes=40))
     assert bodies(receivers.pagerduty)[-1] == {
         "routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": f"slo-{slo_id}-page",
     }  # fmt: skip
     assert bodies(receivers.slack)[-1]["blocks"][0]["text"]["text"].startswith("✅ RESOLVED")
-    tickets = [b for b in bodies(receivers.webhook) if b["dedup_key"] == f"slo-{slo_id}-ticket"]
-    assert [b["event"] for b in tickets] == ["trigger"]
+    assert [b["event"] for b in bodies(receivers.webhook)] == ["freeze_start"]
 
-    # Thirty minutes later the ticket, still firing, is repeated on its route (every 30m).
-    push(db, range(40, 70), bad=0, at=T + timedelta(minutes=70))
-    evaluate(db, slo_id, T + timedelta(minutes=70))
-    sender.run_once(now=T + timedelta(minutes=70))
+    # The budget goes on burning at 5x for six hours more: no page (under 6x), but the 1d/2h
+    # and 3d/6h tickets fire on a burn of their own once the page's is out of their windows:
+    # sent then, and repeated on its route 30 minutes later.
+    six_hours = T + timedelta(minutes=40) + timedelta(hours=6)
+    push(db, range(40, 40 + 6 * 60), bad=5, at=six_hours)
+    evaluate(db, slo_id, six_hours - timedelta(minutes=1))
+    assert sender.run_once(now=six_hours - timedelta(minutes=1))["delivered"] == 0
+    evaluate(db, slo_id, six_hours)
+    assert firing(db) == ["ticket: 1d/2h 3d/6h"]
+    sender.run_once(now=six_hours)
+    push(db, range(40 + 6 * 60, 70 + 6 * 60), bad=5, at=six_hours + timedelta(minutes=30))
+    evaluate(db, slo_id, six_hours + timedelta(minutes=30))
+    sender.run_once(now=six_hours + timedelta(minutes=30))
     tickets = [b for b in bodies(receivers.webhook) if b["dedup_key"] == f"slo-{slo_id}-ticket"]
     assert [b["event"] for b in tickets] == ["trigger", "repeat"]
+    assert "5.1x over 1d and 5.0x over 2h (over 3x)" in tickets[0]["summary"]
     assert len(receivers.slack.requests) == 2  # the page's trigger and resolve, no repeat
     assert len(receivers.pagerduty.requests) == 2
     keys = [r.headers["idempotency-key"] for r in receivers.webhook.requests]
