@@ -34,7 +34,6 @@ class _Wanted:
     """An alert that should fire now, and what makes it fire."""
 
     tiers: list[TierPublic]
-    silent_since: datetime | None = None  # nodata: the end of the last bucket with data
 
 
 def wanted(slo: SLO, status: SLOStatusPublic, *, now: datetime) -> dict[AlertName, _Wanted]:
@@ -52,7 +51,7 @@ def wanted(slo: SLO, status: SLOStatusPublic, *, now: datetime) -> dict[AlertNam
     if domain.silent(
         since, now=now, no_data_for=parse_duration(no_data_for) if no_data_for else None
     ):
-        found["nodata"] = _Wanted([], silent_since=since)
+        found["nodata"] = _Wanted([])
     return found
 
 
@@ -74,29 +73,59 @@ def follow(
         mine = by_slo.get(slo.id, {})
         firing = [domain.Firing(name, a.started_at) for name, a in mine.items()]
         changes = dict(domain.transitions(should, firing))
+        # In name order: the page's transition is known when its ticket is looked at.
         for name in sorted({*should, *mine}):
-            change = changes.get(name)
-            if change == "trigger":
-                alert = _trigger(session, slo, name, should[name], status, now=now)
-            elif change == "resolve":
-                alert = mine[name]
-                _resolve(alert, status, now=now)
-            else:
-                alert = mine[name]
-                _refresh(alert, should[name], status, now=now)
+            alert = _apply(session, slo, name, changes.get(name), should, mine, status, now=now)
             notified = any(alert_id == alert.id for alert_id, _ in sent)
-            if name == "ticket" and alert.inhibited and changes.get("page") == "resolve":
-                alert.held_until = now + _hold(status)
-            alert.inhibited = change != "resolve" and domain.inhibited(
-                name, should, notified=notified, held_until=alert.held_until, now=now
-            )
-            session.add(alert)
-            send = domain.to_send(change, inhibited=alert.inhibited, notified=notified)
+            _mute(alert, should, page_resolved=changes.get("page") == "resolve",
+                  notified=notified, status=status, now=now)  # fmt: skip
+            send = domain.to_send(changes.get(name), inhibited=alert.inhibited, notified=notified)
             if send == "repeat":
                 rows += _repeats(routes, alert, slo, status, sent, now=now)
             elif send is not None:
                 rows += _outbox(routes, alert, slo, status, send, now=now)
     alert_repo.enqueue(session, rows)
+
+
+def _apply(
+    session: Session,
+    slo: SLO,
+    name: AlertName,
+    change: domain.Transition | None,
+    should: Mapping[AlertName, _Wanted],
+    mine: Mapping[AlertName, Alert],
+    status: SLOStatusPublic,
+    *,
+    now: datetime,
+) -> Alert:
+    """The alert ``name`` of ``slo`` after ``change``: triggered, resolved, or refreshed."""
+    if change == "trigger":
+        return _trigger(session, slo, name, should[name], status, now=now)
+    alert = mine[name]
+    if change == "resolve":
+        _resolve(alert, status, now=now)
+    else:
+        _refresh(alert, should[name], status, now=now)
+    session.add(alert)
+    return alert
+
+
+def _mute(
+    alert: Alert,
+    should: Mapping[AlertName, _Wanted],
+    *,
+    page_resolved: bool,
+    notified: bool,
+    status: SLOStatusPublic,
+    now: datetime,
+) -> None:
+    """Whether ``alert`` is inhibited now; a ticket the page muted is held when it resolves."""
+    name = cast(AlertName, alert.name)
+    if name == "ticket" and alert.inhibited and page_resolved:
+        alert.held_until = now + _hold(status)
+    alert.inhibited = alert.state == "firing" and domain.inhibited(
+        name, should, notified=notified, held_until=alert.held_until, now=now
+    )
 
 
 def _hold(status: SLOStatusPublic) -> timedelta:

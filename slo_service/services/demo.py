@@ -13,7 +13,7 @@ from its own time and stored under its own id, so feeding again records nothing 
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlmodel import Session, func, select
 from slo_service.domain import drift_columns
 from slo_service.domain.blocks import Layout, epoch, instant
 from slo_service.domain.budget import Counts
+from slo_service.domain.drift_columns import FeatureType
 from slo_service.domain.kinds import Kind
 from slo_service.models import SLO
 from slo_service.repositories import drift as drift_repo
@@ -140,12 +141,26 @@ def _feed_drift(session: Session, *, now: datetime, layout: Layout) -> None:
     types = drift.reference_types(session, SERVICE)
     while at <= now:
         rng = np.random.default_rng(epoch(at))
-        columns = drift_columns.from_json(_features(BATCH_ROWS, rng, drifting=False), types)
-        drift.ingest_batch(
-            session, SERVICE, columns, observed_at=at, batch_key=f"demo-{epoch(at)}",
-            now=now, layout=layout,
-        )  # fmt: skip
+        _batch(session, at, rng, types, drifting=False, now=now, layout=layout)
         at += BATCH_EVERY
+
+
+def _batch(
+    session: Session,
+    at: datetime,
+    rng: np.random.Generator,
+    types: Mapping[str, FeatureType],
+    *,
+    drifting: bool,
+    now: datetime,
+    layout: Layout,
+) -> None:
+    """One production batch of the demo model, observed at ``at``."""
+    columns = drift_columns.from_json(_features(BATCH_ROWS, rng, drifting=drifting), types)
+    drift.ingest_batch(
+        session, SERVICE, columns, observed_at=at, batch_key=f"demo-{epoch(at)}",
+        now=now, layout=layout,
+    )  # fmt: skip
 
 
 def _features(rows: int, rng: np.random.Generator, *, drifting: bool) -> dict[str, list[Any]]:
@@ -168,11 +183,7 @@ def _drift_store(session: Session, end: datetime, *, layout: Layout) -> None:
     at = end - timedelta(days=BATCH_DAYS) + BATCH_EVERY
     while at < end:
         drifting = incident[0] <= at < incident[1]
-        columns = drift_columns.from_json(_features(BATCH_ROWS, rng, drifting=drifting), types)
-        drift.ingest_batch(
-            session, SERVICE, columns, observed_at=at, batch_key=f"demo-{int(at.timestamp())}",
-            now=end, layout=layout,
-        )  # fmt: skip
+        _batch(session, at, rng, types, drifting=drifting, now=end, layout=layout)
         at += BATCH_EVERY
 
 
