@@ -74,11 +74,23 @@ def test_status_equals_sums_computed_by_hand(client: TestClient, admin: Headers)
     start = datetime.fromisoformat(status["window"]["start"])
     end = datetime.fromisoformat(status["window"]["end"])
     assert end - start == timedelta(days=7)
-    # Factors at 7d: 1h/5m 3.36 (no data in 5m), 6h/30m 1.4 (6h burns at 0.42), 1d/2h 0.7
-    # (1d at 0.42), 3d/6h 0.233 (both at 0.42): only the last tier fires, a ticket.
-    fired = [(a["severity"], a["long_window"], a["short_window"]) for a in status["alerts"]]
-    assert fired == [("ticket", "3d", "6h")]
-    assert status["alerts"][0]["factor"] == pytest.approx(0.1 * 7 / 3)
+    # The tiers of a 7d SLO: the workbook's factors, windows scaled by 7/30. The short windows
+    # of the pages hold no data; the tickets' short windows burn at 10x, but their long windows
+    # only at 0.42x: nothing fires (the SLO is being met over the long windows).
+    tiers = [
+        (t["severity"], t["long_window"], t["short_window"], t["factor"], t["firing"])
+        for t in status["alerting"]["tiers"]
+    ]
+    assert tiers == [
+        ("page", "14m", "1m", 14.4, False), ("page", "84m", "7m", 6.0, False),
+        ("ticket", "336m", "28m", 3.0, False), ("ticket", "1008m", "84m", 1.0, False),
+    ]  # fmt: skip
+    for tier in status["alerting"]["tiers"][2:]:
+        assert tier["long_burn_rate"] == pytest.approx(consumed, rel=1e-9)
+        assert tier["short_burn_rate"] == pytest.approx(10.0, rel=1e-9)
+        assert tier["short_window_events"] == 1000
+    assert status["alerting"]["tiers"][0]["short_burn_rate"] is None
+    assert status["alerts"] == []
     assert status["state"] == "ok"  # 58% left, and no page
 
 

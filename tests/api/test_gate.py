@@ -149,9 +149,11 @@ def test_the_worst_slo_decides_and_each_gives_its_reason(
 def test_a_page_tier_alert_warns_while_budget_is_left(
     client: TestClient, admin: Headers, gate_token: Headers
 ) -> None:
-    # Good events over an hour ago, then a burst of errors: 100% bad over 1h and 5m.
+    # Good events over an hour ago, then a burst of errors in the last minutes: 100% bad over
+    # the fastest page tier of a 7d SLO, 14m and 1m (1h and 5m scaled by 7/30). The current
+    # minute too, so that the last whole minute holds errors even if a minute turns meanwhile.
     slo_id = model(client, admin, "churn", 0.0, evaluate=False, ages=range(70, 100))
-    push(client, admin, "churn:availability", range(2, 3), good=0, total=100)
+    push(client, admin, "churn:availability", range(0, 3), good=0, total=100)
     client.post(f"{API}/slos/{slo_id}/evaluate", headers=admin)
     (reason,) = gate(client, gate_token, "churn")["reasons"]
     assert (reason["verdict"], reason["cause"]) == ("warn", "paging")

@@ -125,16 +125,23 @@ def test_alerts_lists_firing_and_recently_resolved(client: TestClient, admin: He
     events = [
         {"slo": "churn-model:availability", "good": 50, "total": 100, "event_id": f"e{m}",
          "timestamp": (now - timedelta(minutes=m)).isoformat()}
-        for m in range(1, 6)
+        for m in range(0, 6)  # the current minute too: the last whole one fails if it turns
     ]  # fmt: skip
     assert client.post("/api/v1/events", json={"events": events}, headers=admin).status_code == 200
     client.post("/api/v1/slos/churn-model:availability/evaluate", headers=admin)
     alerts = client.get("/api/v1/alerts", headers=admin).json()
-    assert alerts["count"] == 4
+    assert alerts["count"] == 2  # one page and one ticket, each an "or" of its tiers
     assert {a["state"] for a in alerts["data"]} == {"firing"}
-    page = next(a for a in alerts["data"] if a["long_window"] == "1h")
+    by_name = {a["name"]: a for a in alerts["data"]}
+    page, ticket = by_name["page"], by_name["ticket"]
     assert page["slo"] == "churn-model:availability"
-    assert page["dedup_key"] == f"slo-{page['slo_id']}-page-1h-5m"
-    assert page["long_burn_rate"] == pytest.approx(50 / 0.01 / 100)
+    assert page["dedup_key"] == f"slo-{page['slo_id']}-page"
+    assert (page["severity"], page["inhibited"]) == ("page", False)
+    # A 7d SLO: the page tiers' windows are 1h/5m and 6h/30m scaled by 7/30.
+    assert [(t["long_window"], t["short_window"]) for t in page["tiers"]] == [
+        ("14m", "1m"), ("84m", "7m"),
+    ]  # fmt: skip
+    assert page["tiers"][0]["long_burn_rate"] == pytest.approx(50 / 0.01 / 100)
+    assert (ticket["dedup_key"], ticket["inhibited"]) == (f"slo-{page['slo_id']}-ticket", True)
     other = client.get("/api/v1/alerts?service=fraud-model", headers=admin).json()
     assert other["count"] == 0

@@ -43,15 +43,15 @@ def test_slo_gauges_follow_the_last_evaluation(client: TestClient, admin: Header
     assert found["slo_sli", labels(**churn)] == pytest.approx(0.98)
     assert found["slo_burn_rate", labels(**churn, window="1h")] == pytest.approx(2.0)
     assert ("slo_burn_rate", labels(**churn, window="5m")) not in found  # no data: no sample
-    # 7-day window: the tiers' factors are 3.36 (1h/5m), 1.4 (6h/30m), 0.7 (1d/2h) and 0.23
-    # (3d/6h); a burn of 2 over every window but the empty 5m fires all but the first.
+    # 7-day window: the workbook's factors over windows scaled by 7/30, 14.4 (14m/1m), 6
+    # (84m/7m), 3 (336m/28m) and 1 (1008m/84m); a burn of 2 fires the last tier only.
     firing = {
         (dict(key)["severity"], dict(key)["long_window"]): value
         for (name, key), value in found.items()
         if name == "slo_alert_firing" and dict(key)["service"] == "churn"
     }
-    assert firing == {("page", "1h"): 0.0, ("page", "6h"): 1.0, ("ticket", "1d"): 1.0,
-                      ("ticket", "3d"): 1.0}  # fmt: skip
+    assert firing == {("page", "14m"): 0.0, ("page", "84m"): 0.0, ("ticket", "336m"): 0.0,
+                      ("ticket", "1008m"): 1.0}  # fmt: skip
     evaluated = found["slo_evaluated_timestamp_seconds", labels(**churn)]
     assert abs(evaluated - datetime.now(UTC).timestamp()) < 600
     assert found["slo_service_frozen", labels(service="churn", cause="budget")] == 1.0
@@ -99,12 +99,12 @@ def test_a_real_prometheus_scrapes_it(
 def test_the_outbox_backlog_is_a_gauge(
     client: TestClient, admin: Headers, closed_port_url: str
 ) -> None:
-    route = {"name": "all", "default": True,
+    route = {"name": "all", "default": True, "events": ["alerts", "freeze"],
              "channels": [{"type": "webhook", "url": closed_port_url}]}  # fmt: skip
     assert client.post("/api/v1/notification-routes", json=route, headers=admin).status_code == 201
     assert scrape(client)["slo_service_notifications_pending", frozenset()] == 0
-    model(client, admin, "churn", SPENT)  # three tiers fire, and a budget freeze starts
-    assert scrape(client)["slo_service_notifications_pending", frozenset()] == 4
+    model(client, admin, "churn", SPENT)  # the ticket fires, and a budget freeze starts
+    assert scrape(client)["slo_service_notifications_pending", frozenset()] == 2
 
 
 def test_http_latency_is_timed_by_route_template(client: TestClient, admin: Headers) -> None:
