@@ -16,6 +16,8 @@ command -v prometheus >/dev/null || missing+=(prometheus)
 # validates docker-compose.yml (no Docker engine is needed for `config -q`).
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
+# openssl makes the certificate of the notification TLS test (tests/notify/test_egress_send.py).
+command -v openssl >/dev/null || missing+=(openssl)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${missing[*]}: run as root, or apt-get install ${missing[*]}" >&2

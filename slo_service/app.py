@@ -20,13 +20,17 @@ from slo_service.api import (
     pages,
     slos,
 )
+from slo_service.api.body_limit import BodyLimits, LimitedBodies
 from slo_service.api.errors import install as install_error_handlers
+from slo_service.api.security_headers import SecurityHeaders
 from slo_service.api.timing import TimedRequests
+from slo_service.api.url_guard import RefuseNulInUrls
 from slo_service.config import Settings
 from slo_service.db import make_engine
-from slo_service.exporters.metrics import registry_for
+from slo_service.exporters.metrics import KeptSloGauges, registry_for
 from slo_service.notify import registry
 from slo_service.notify.base import Notifier
+from slo_service.notify.egress import EgressPolicy
 from slo_service.scheduler import schedule
 from slo_service.services.gate_answers import Answers
 from slo_service.services.gate_cache import GateCache
@@ -39,6 +43,8 @@ DESCRIPTION = """SLOs and error budgets for ML models in production.
 
 Authenticate with `Authorization: Bearer <token>` (create one with `slo-service token create`).
 Errors answer `{"error": "<Type>", "detail": "<what to fix>"}`; a 422 also lists each field.
+A request body over its route's limit answers 413 before it is read (1 MiB; 16 MiB for events,
+apply and drift measurements; 64 MiB for drift references and batches: `SLO_MAX_*_BYTES`).
 """
 
 
@@ -55,7 +61,9 @@ def sources_for(settings: Settings, engine: Engine) -> dict[str, SliSource]:
 def notifiers_for(settings: Settings) -> dict[str, Notifier]:
     """The channels notifications are sent through, by a route channel's ``type``."""
     return registry.notifiers(
-        pagerduty_url=str(settings.pagerduty_url), timeout=settings.notify_timeout_seconds
+        pagerduty_url=str(settings.pagerduty_url),
+        timeout=settings.notify_timeout_seconds,
+        egress=EgressPolicy.allowing(settings.notify_allowed_networks),
     )
 
 
@@ -84,7 +92,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="slo-service", version=__version__, description=DESCRIPTION, lifespan=_lifespan
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine or make_engine(settings.database_url, settings.database_timeouts)
     app.state.schema_heads = schema.heads()
     prometheus = str(settings.prometheus_url)
     app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
@@ -94,8 +102,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.pages_cache = pages.RenderedCache()
     app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
     app.state.gate_answers = Answers(str(settings.public_base_url))
-    app.state.metrics = registry_for(app.state.engine, settings.layout)
-    install_error_handlers(app)
+    app.state.metrics = KeptSloGauges(
+        registry_for(app.state.engine, settings.layout), ttl=settings.metrics_cache_seconds
+    )
+    install_error_handlers(app)  # first: its 500s must be answers to every other middleware
+    app.add_middleware(RefuseNulInUrls)
     api = APIRouter(prefix="/api/v1")
     # The gate first: CI asks it most, and a route found early costs less to match.
     api.include_router(gate.router)
@@ -113,5 +124,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.add_exception_handler(pages.SignIn, pages.sign_in_redirect)
+    # Inside the timing, so that refused bodies are timed too (as 413s).
+    app.add_middleware(
+        LimitedBodies,
+        limits=BodyLimits(
+            settings.max_body_bytes, settings.max_bulk_bytes, settings.max_upload_bytes
+        ),
+    )
+    app.add_middleware(SecurityHeaders)  # on every answer, refused bodies' 413s too
     app.add_middleware(TimedRequests)
     return app

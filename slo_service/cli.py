@@ -36,7 +36,7 @@ from slo_service.repositories import slos as slo_repo
 from slo_service.scheduler import demo_feeder, schedule
 from slo_service.schemas import ApplyResult
 from slo_service.services import apply as apply_service
-from slo_service.services import demo, evaluation, routes, slos, tokens
+from slo_service.services import demo, evaluation, routes, sessions, slos, tokens
 from slo_service.sources.prometheus_checker import PrometheusChecker
 
 app = typer.Typer(
@@ -44,7 +44,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Create, list and revoke API tokens; list or end the pages' sign-ins.",
+    no_args_is_help=True,
+)
 app.add_typer(token_app, name="token")
 notify_app = typer.Typer(help="Check notification routes.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
@@ -83,7 +86,7 @@ def serve(
                 else "demo: the database is not empty; left it as it is"
             )
             typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_timeouts)
     application = create_app(settings, engine=engine)
     feeder = demo_feeder(engine, settings) if demo_data else None
     # What is loaded by now lives as long as the process: keep it out of the collector's
@@ -105,7 +108,7 @@ def serve(
 def worker() -> None:
     """Evaluate SLOs and send notifications every interval, without serving the API."""
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_timeouts)
     typer.echo(f"worker: evaluating every {settings.evaluation_interval_seconds} s")
     notifiers = notifiers_for(settings)
     schedule(engine, sources_for(settings, engine), notifiers, settings, blocking=True).start()
@@ -282,13 +285,22 @@ def notify_test(
 def token_create(
     name: Annotated[str, typer.Option(help="A name saying who uses it, e.g. ci or alice.")],
     scopes: Annotated[
-        str, typer.Option(help="Comma-separated: read, write, gate, admin.")
+        str, typer.Option(help="Comma-separated: read, write, gate, override, admin.")
     ] = "read",
     expires_in: Annotated[
         str | None, typer.Option(help="Lifetime such as 90d or 12h; no expiry by default.")
     ] = None,
 ) -> None:
-    """Create a token; it is printed once, as the last line, and only its hash is kept."""
+    """Create a token; it is printed once, as the last line, and only its hash is kept.
+
+    Scopes (a token may do what any of its scopes grants):
+    read: SLOs, status, the SLA pages; also asks the gate.
+    write: changes SLOs, pushes events; also reads.
+    gate: only asks the gate and records deploys (CI's).
+    override: break-glass, overrides that let deploys through a freeze; also reads.
+    write alone may not override: give on call --scopes write,override.
+    admin: everything (policies, freezes, routes, the audit log).
+    """
     try:
         parsed = parse_scopes(scopes)
         lifetime = parse_duration(expires_in) if expires_in else None
@@ -327,7 +339,28 @@ def token_revoke(name: Annotated[str, typer.Argument(help="The token's name.")])
             tokens.revoke(session, name=name, actor=CLI_ACTOR)
     except SloServiceError as exc:
         raise fail(f"error: {exc.detail}") from None
-    typer.echo(f"revoked {name!r}")
+    typer.echo(f"revoked {name!r} and ended its sign-ins to the pages")
+
+
+@token_app.command("sessions")
+def token_sessions(
+    end: Annotated[
+        str | None, typer.Option(help="End the pages' sign-ins of this token (it stays valid).")
+    ] = None,
+) -> None:
+    """List the SLA pages' live sign-ins (token, started, expires), or end a token's."""
+    now = utcnow()
+    try:
+        with database(settings_or_exit()) as engine, session_scope(engine) as session:
+            if end is not None:
+                count = sessions.end_of_token(session, name=end, now=now)
+                typer.echo(f"ended {count} sign-in(s) of {end!r}")
+                return
+            for row in sessions.live(session, now=now):
+                typer.echo(f"{row.token_name}\t{row.created_at.isoformat()}\t"
+                           f"{row.expires_at.isoformat()}")  # fmt: skip
+    except SloServiceError as exc:
+        raise fail(f"error: {exc.detail}") from None
 
 
 @app.command()

@@ -37,7 +37,7 @@ def settings_or_exit() -> Settings:
 @contextmanager
 def database(settings: Settings) -> Iterator[Engine]:
     """An engine for the configured database; unreachable means exit 3 with the reason."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_timeouts)
     try:
         yield engine
     except OperationalError as exc:

@@ -2,10 +2,12 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from slo_service.db import Timeouts
 from slo_service.domain.blocks import Layout
 
 
@@ -18,6 +20,28 @@ class Settings(BaseSettings):
         default=f"sqlite:///{Path('slo-service.db').resolve()}",
         description="SQLAlchemy URL; SQLite file in the working directory by default, "
         "postgresql+psycopg://user:pass@host/db in production.",
+    )
+    database_connect_timeout_seconds: int = Field(
+        default=5,
+        ge=2,
+        le=300,
+        description="How long to wait for Postgres to accept a new connection (whole seconds, "
+        "at least 2, as libpq counts them); a request that needs one answers 503 after it.",
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="Longest a Postgres statement may run (or wait on a lock) before the server "
+        "cancels it; the request answers 503. Migrations run without it; evaluation runs under "
+        "it, and its largest write takes about a second, so keep this at several (0: no limit).",
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long a request waits for a free database connection of its process "
+        "when every one is in use (Postgres 30, SQLite 40) before it answers 503.",
     )
     migrate_on_start: bool = Field(
         default=True, description="Run Alembic migrations to head when `serve` starts."
@@ -57,9 +81,55 @@ class Settings(BaseSettings):
         description="How long a process answers the SLA overview from the copy it rendered "
         "last (per period); it refreshes itself every 60 s anyway (0: render every time).",
     )
+    metrics_cache_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        le=300,
+        description="How long a process answers /metrics with the SLO gauges it rendered last "
+        "(one render of every SLO per interval, whoever scrapes); its own counters stay live "
+        "(0: render every scrape).",
+    )
+    metrics_token_required: bool = Field(
+        default=False,
+        description="Ask /metrics for a bearer token with the read scope (off by default, as "
+        "Prometheus scrapes without one unless told to send it).",
+    )
     public_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"),
-        description="Base URL of this service, used in links in alerts and gate reasons.",
+        description="Base URL of this service, used in links in alerts and gate reasons; its "
+        "origin may also post the pages' sign-in and sign-out forms.",
+    )
+    session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=720,
+        description="How long a sign-in to the SLA pages lasts (never past its token's expiry); "
+        "sign-out, or revoking the token, ends it earlier.",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Largest request body of SLO definitions, routes, policies and every other "
+        "route not named below; a larger one answers 413 before it is read.",
+    )
+    max_bulk_bytes: int = Field(
+        default=16 << 20,
+        ge=1024,
+        description="Largest body of POST /api/v1/events, /api/v1/apply and "
+        "/api/v1/drift/{service}/measurements (many items in one request).",
+    )
+    max_upload_bytes: int = Field(
+        default=64 << 20,
+        ge=1024,
+        description="Largest drift reference or batch upload (POST /api/v1/drift/{service}/"
+        "reference and /batches, JSON or CSV).",
+    )
+    max_upload_values: int = Field(
+        default=5_000_000,
+        ge=1000,
+        description="Most values (rows x features, counted by their separators before parsing) "
+        "in one drift upload: what the server holds per upload grows with its values (up to "
+        "about 100 bytes each), not its bytes.",
     )
 
     notify_interval_seconds: float = Field(
@@ -83,8 +153,23 @@ class Settings(BaseSettings):
     )
     pagerduty_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("https://events.pagerduty.com"),
-        description="Base URL of PagerDuty's Events API v2 (events are posted to /v2/enqueue).",
+        description="Base URL of PagerDuty's Events API v2 (events are posted to /v2/enqueue); "
+        "set by the operator, so trusted: the allowed networks below do not apply to it.",
     )
+    notify_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Networks that Slack and webhook channels may send to besides public "
+        "addresses, comma-separated CIDRs or single addresses (e.g. 10.20.0.0/16,192.168.1.5), "
+        "for intranet receivers; anything else on a loopback, private, link-local, unspecified, "
+        "multicast or reserved address is refused when a route is saved and when it is sent.",
+    )
+
+    @field_validator("notify_allowed_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):  # the environment's form: "10.0.0.0/8, 192.168.1.5"
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
 
     @field_validator("bucket_seconds")
     @classmethod
@@ -97,6 +182,15 @@ class Settings(BaseSettings):
     def layout(self) -> Layout:
         """Where buckets are stored (``domain.blocks``)."""
         return Layout(self.bucket_seconds)
+
+    @property
+    def database_timeouts(self) -> Timeouts:
+        """The engine's timeouts (``db.Timeouts``); a statement timeout of 0 is none."""
+        return Timeouts(
+            connect=self.database_connect_timeout_seconds,
+            statement=self.database_statement_timeout_seconds or None,
+            pool=self.database_pool_timeout_seconds,
+        )
 
     @field_validator("database_url")
     @classmethod

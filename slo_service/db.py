@@ -6,10 +6,11 @@ transaction: they commit when the work succeeded and roll back otherwise. Nothin
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -49,7 +50,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the database may keep a caller waiting, in seconds; ``None``: no limit.
+
+    ``connect`` and ``statement`` apply to Postgres (SQLite is a local file: it waits at most
+    30 s for a lock, whatever these say); ``pool`` is the wait for a free connection of the
+    pool when every one is in use, on both."""
+
+    connect: int | None = None  # libpq counts whole seconds, and at least 2
+    statement: float | None = None
+    pool: float = 30.0
+
+
+def make_engine(url: str, timeouts: Timeouts = Timeouts()) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -57,10 +71,32 @@ def make_engine(url: str) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=20,
             max_overflow=20,
+            pool_timeout=timeouts.pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        connect_args=_postgres_timeouts(timeouts, make_url(url).query.get("options")),
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=timeouts.pool,
+    )
+
+
+def _postgres_timeouts(timeouts: Timeouts, options: object) -> dict[str, Any]:
+    """libpq's ``connect_timeout``, and the server's ``statement_timeout`` set for the whole
+    session at connect time (no round trip per checkout), after the URL's own ``options``.
+    Without a connect timeout, psycopg waits 130 s on a server that accepts and never answers."""
+    args: dict[str, Any] = {}
+    if timeouts.connect is not None:
+        args["connect_timeout"] = timeouts.connect
+    if timeouts.statement is not None:
+        milliseconds = max(1, round(timeouts.statement * 1000))  # 0 would mean none
+        given = f"{options} " if isinstance(options, str) else ""
+        args["options"] = f"{given}-c statement_timeout={milliseconds}"
+    return args
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,10 +3,11 @@
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from slo_service.domain.drift_columns import FeatureType
-from slo_service.schemas import FiringTierPublic
+from slo_service.domain.ids import MAX_ID
+from slo_service.schemas import FiringTierPublic, Instant, refuse_nul
 
 FEATURE = Field(min_length=1, max_length=200)
 COLUMNS_HELP = (
@@ -17,6 +18,17 @@ COLUMNS_HELP = (
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Checked(_Input):
+    """Refuses NUL in any text. References and batches are not: walking millions of values
+    one by one is what their upload avoids, so ``api.drift`` looks in the raw body first."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        refuse_nul(data)
+        return data
 
 
 class ReferenceIn(_Input):
@@ -35,7 +47,7 @@ class BatchIn(_Input):
     """A production batch with the reference's features."""
 
     columns: dict[str, list[Any]] = Field(description=COLUMNS_HELP)
-    timestamp: AwareDatetime | None = Field(
+    timestamp: Instant | None = Field(
         default=None, description="When the batch was observed; now by default."
     )
     batch_id: str | None = Field(
@@ -46,11 +58,11 @@ class BatchIn(_Input):
     )
 
 
-class MeasurementIn(_Input):
+class MeasurementIn(_Checked):
     """One feature's drift computed by an external job; give at least one statistic."""
 
     feature: str = FEATURE
-    timestamp: AwareDatetime
+    timestamp: Instant
     type: FeatureType | None = None
     psi: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     js_distance: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
@@ -59,7 +71,7 @@ class MeasurementIn(_Input):
     chi2_statistic: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     chi2_pvalue: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     null_rate: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
-    count: int | None = Field(default=None, ge=0)
+    count: int | None = Field(default=None, ge=0, le=MAX_ID)
 
     @model_validator(mode="after")
     def _some_statistic(self) -> Self:
@@ -68,7 +80,7 @@ class MeasurementIn(_Input):
         return self
 
 
-class MeasurementsIn(_Input):
+class MeasurementsIn(_Checked):
     measurements: list[MeasurementIn] = Field(min_length=1, max_length=10_000)
 
 

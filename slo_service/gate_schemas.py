@@ -4,10 +4,10 @@ overrides and deploy records (the SLO shapes are in ``schemas``)."""
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from slo_service.domain.gate import Cause, ChangeType, Decision
-from slo_service.schemas import AlertingDefaults, GatePolicy, Slug, _Input
+from slo_service.schemas import AlertingDefaults, GatePolicy, Instant, Slug, _Input
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 
@@ -137,7 +137,7 @@ class ServicePolicyPublic(BaseModel):
 
 class OverrideCreate(_Input):
     reason: Reason = Field(description="Why deploys must go through, for the audit log.")
-    expires_at: AwareDatetime = Field(description="When it ends: at most 7 days from now.")
+    expires_at: Instant = Field(description="When it ends: at most 7 days from now.")
     change_type: ChangeType | None = Field(
         default=None, description="Let through only this change type; null: any."
     )
@@ -154,7 +154,7 @@ class DeploymentCreate(_Input):
     commit: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{7,64}$")
     environment: str = Field(default="production", min_length=1, max_length=63)
     change_type: ChangeType = ChangeType.FEATURE
-    deployed_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    deployed_at: Instant | None = Field(default=None, description="Default: now.")
 
 
 class DeploymentPublic(BaseModel):

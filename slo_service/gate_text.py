@@ -90,7 +90,8 @@ def _what_to_do(answer: GatePublic, base_url: str) -> list[str]:
         lines.append(f"  - a change of an exempt type ({exempt}) passes: --change-type TYPE")
     body = json.dumps({"reason": "...", "expires_at": "<at most 7 days out>", "ticket": "..."})
     lines += [
-        "  - or, if this deploy must go out now, create an override (a token with write scope):",
+        "  - or, if this deploy must go out now, create an override (a token with the override "
+        "scope, or admin):",
         f"      curl -X POST {base}/api/v1/services/{service}/overrides \\",
         '        -H "Authorization: Bearer $SLO_API_TOKEN" -H "Content-Type: application/json" \\',
         f"        -d '{body}'",

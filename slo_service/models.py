@@ -109,6 +109,26 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _when(nullable=True)
 
 
+class PageSession(SQLModel, table=True):
+    """A browser signed in to the SLA pages: it reads, whatever its token's scopes, until it
+    expires or is ended (sign-out, or its token revoked). The cookie holds a random id; only
+    its SHA-256 is kept, with the token's name to say whose session it is."""
+
+    __tablename__ = "page_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str = Field(max_length=64, unique=True)
+    token_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("api_token.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    token_name: str = Field(max_length=100)
+    created_at: datetime = _when()
+    expires_at: datetime = _when(index=True)
+    revoked_at: datetime | None = _when(nullable=True)
+
+
 class AuditEntry(SQLModel, table=True):
     """Who changed what, when: one row per change to an SLO, token or policy."""
 

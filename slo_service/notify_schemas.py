@@ -3,11 +3,13 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
-from slo_service.schemas import Duration, LabelKey, Slug
+from slo_service.domain.ids import MAX_ID
+from slo_service.schemas import Duration, LabelKey, Slug, _Input
 
 Severity = Literal["page", "ticket"]
+CHANNEL_NAME_MAX = 200
 RouteEvent = Literal["alerts", "freeze"]
 
 
@@ -23,30 +25,38 @@ def _channel_type(value: dict[str, Any]) -> dict[str, Any]:
             f"a {kind} channel has no field {', '.join(sorted(unknown))} "
             f"(its fields: {', '.join(sorted(FIELDS[kind]))}, and an optional name)"
         )
+    name = value.get("name")
+    if name is not None and not (isinstance(name, str) and 0 < len(name) <= CHANNEL_NAME_MAX):
+        raise ValueError(f"a channel's name is text of 1 to {CHANNEL_NAME_MAX} characters")
     return value
 
 
 ChannelIn = Annotated[dict[str, Any], AfterValidator(_channel_type)]
 
 
-class RouteIn(BaseModel):
+class RouteIn(_Input):
     """A route: what it matches, and the channels that get it."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: Slug
-    position: int = Field(default=0, description="Routes are tried in ascending position.")
+    position: int = Field(
+        default=0,
+        ge=-MAX_ID - 1,  # the column is a 32-bit integer on Postgres
+        le=MAX_ID,
+        description="Routes are tried in ascending position.",
+    )
     services: list[Slug] = Field(default_factory=list, description="Empty: every service.")
     labels: dict[LabelKey, str] = Field(
         default_factory=dict, description="SLO labels that must all match."
     )
     severities: list[Severity] = Field(default_factory=list, description="Empty: both.")
-    continue_matching: bool = Field(
+    continue_matching: StrictBool = Field(
         default=False,
         alias="continue",
         description="Go on to the next routes after this one matched.",
     )
-    default: bool = Field(
+    default: StrictBool = Field(
         default=False, description="Take what no other route matched (and only that)."
     )
     repeat_interval: Duration | None = Field(
@@ -152,7 +162,11 @@ class NotificationPublic(BaseModel):
     attempts: int
     next_attempt_at: datetime
     last_status: int | None
-    last_error: str | None
+    last_error: str | None = Field(
+        description='Why the last try failed: "Webhook answered 503", "Slack webhook refused: '
+        'address 10.0.0.5 is private", "Webhook did not answer within 5 s"; never what the '
+        "receiver wrote back."
+    )
     created_at: datetime
     delivered_at: datetime | None
 
@@ -167,4 +181,7 @@ class ChannelTestResult(BaseModel):
     type: str
     name: str | None
     outcome: Literal["delivered", "retry", "rejected"]
-    detail: str
+    detail: str = Field(
+        description='"answered 200", or why not: the status, or a short cause such as '
+        '"refused: address 127.0.0.1 is loopback"; never what the receiver wrote back.'
+    )

@@ -41,6 +41,10 @@ def _run(engine: Engine, action: Callable[[Config, str], None], revision: str) -
             connection.commit()
         try:
             with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    # A migration may rewrite a big table or wait on a lock for longer than
+                    # any request should; cut halfway, it would stop `serve` from starting.
+                    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
                 config.attributes["connection"] = connection
                 action(config, revision)
                 if sqlite:

@@ -1,31 +1,45 @@
 """API shapes: what clients send (``XCreate``/``XPatch``) and what they get (``XPublic``)."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from slo_service.domain.alert_settings import NEVER
 from slo_service.domain.gate import StalePolicy
 from slo_service.domain.kinds import Budgeting, Kind
-from slo_service.domain.windows import parse_duration, parse_timezone, parse_window
+from slo_service.domain.text import NUL_HELP, find_nul
+from slo_service.domain.windows import MAX_ROLLING, parse_duration, parse_timezone, parse_window
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
-_LABEL_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]{0,62}$")
+# As JSON Schema (the OpenAPI document) and pydantic read them, "$" ends the text. Python's
+# "$" also matches before a final newline, so these are matched with fullmatch: "base\n"
+# must not pass for a look-alike of "base".
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
+LABEL_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_./-]{0,62}$"
+DURATION_PATTERN = r"^[1-9][0-9]{0,5}[mhdw]$"
+WINDOW_PATTERN = r"^(?:[1-9][0-9]{0,5}[hdw]|month|week)$"
+_SLUG = re.compile(SLUG_PATTERN)
+_LABEL_KEY = re.compile(LABEL_KEY_PATTERN)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a slug: use 1-63 lowercase letters, digits, '-' or '_', "
             "starting and ending with a letter or digit"
@@ -34,7 +48,7 @@ def _slug(value: str) -> str:
 
 
 def _label_key(value: str) -> str:
-    if not _LABEL_KEY.match(value):
+    if not _LABEL_KEY.fullmatch(value):
         raise ValueError(
             f"label key {value!r}: start with a letter or '_', then letters, digits, '_./-', "
             "at most 63 characters"
@@ -52,27 +66,73 @@ def _timezone(value: str) -> str:
 
 
 def _duration(value: str) -> str:
-    parse_duration(value)
+    # No setting is longer than the longest window; and a time that far back (or ahead) of
+    # now is no time at all past year 9999 (999999w would be 19,000 years).
+    if parse_duration(value) > MAX_ROLLING:
+        raise ValueError(f"{value!r} is too long: at most 366d (52w)")
     return value
 
 
-Slug = Annotated[str, AfterValidator(_slug)]
-LabelKey = Annotated[str, AfterValidator(_label_key)]
-WindowSpec = Annotated[str, AfterValidator(_window)]
+def _iso_text(value: Any) -> Any:
+    """pydantic reads a number, or text that is one, as seconds since the epoch; the schema
+    says a date-time, so only text that is not a number passes (and datetimes from Python)."""
+    if isinstance(value, datetime) or (
+        isinstance(value, str) and not _NUMBER.fullmatch(value.strip())
+    ):
+        return value
+    raise ValueError("give an ISO 8601 time with a time zone, e.g. 2026-12-01T18:00:00Z")
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The same instant in UTC, as stored; 9999-12-31T23:00:00-02:00 has none."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is out of range: it is no time in UTC") from None
+
+
+def _pattern(pattern: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern})
+
+
+Slug = Annotated[str, AfterValidator(_slug), _pattern(SLUG_PATTERN)]
+LabelKey = Annotated[str, AfterValidator(_label_key), _pattern(LABEL_KEY_PATTERN)]
+WindowSpec = Annotated[str, AfterValidator(_window), _pattern(WINDOW_PATTERN)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
-Duration = Annotated[str, AfterValidator(_duration)]
+Duration = Annotated[str, AfterValidator(_duration), _pattern(DURATION_PATTERN)]
+# A time as ISO 8601 text only (an ``AwareDatetime`` alone also takes epoch numbers), in UTC.
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 NoDataPolicy = Literal["ignore", "good", "bad"]
 
 
+def refuse_nul(data: Any) -> None:
+    """A validation error at the value that holds a NUL character, if any does."""
+    path = find_nul(data)
+    if path is not None:
+        error = PydanticCustomError("nul_character", NUL_HELP)
+        raise ValidationError.from_exception_data(
+            "input", [InitErrorDetails(type=error, loc=path, input=data)]
+        )
+
+
 class _Input(BaseModel):
+    """What clients send: no field beyond the model's, and no NUL in any text, keys and
+    free-form maps (``params``, ``sli``, channels) included."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        refuse_nul(data)
+        return data
 
 
 class GatePolicy(_Input):
     """How an SLO's budget gates deploys of its service. A field left out (or null) takes the
     service's policy (``PUT /services/{service}/policy``), then the built-in default."""
 
-    gating: bool | None = Field(
+    gating: StrictBool | None = Field(
         default=None, description="Whether this SLO can freeze deploys (default true)."
     )
     freeze_threshold: float | None = Field(
@@ -162,7 +222,7 @@ class AlertingPolicy(AlertingDefaults):
     """How an SLO alerts. ``min_events`` and ``no_data_for`` left out (or null) take its
     service's policy, then the built-in default."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     tiers: list[AlertTier] | None = Field(
         default=None,
         max_length=8,
@@ -182,10 +242,18 @@ class SLOCreate(_Input):
         default_factory=dict, max_length=32
     )
     kind: Kind
+    # The bounds are checked below with a message that says what to write instead; the
+    # document states them all the same.
     objective: float | None = Field(
-        default=None, description="Target in (0, 1), e.g. 0.999; or give objective_percent."
+        default=None,
+        description="Target in (0, 1), e.g. 0.999; or give objective_percent.",
+        json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 1},
     )
-    objective_percent: float | None = Field(default=None, description="Target in %, e.g. 99.9.")
+    objective_percent: float | None = Field(
+        default=None,
+        description="Target in %, e.g. 99.9.",
+        json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 100},
+    )
     window: WindowSpec = Field(
         default="30d", description="Rolling Nd/Nh/Nw (e.g. 30d), or calendar: month or week."
     )
@@ -393,7 +461,7 @@ class EventIn(_Input):
     """One push: good and total events of an SLO with the push source, at a time."""
 
     slo: str = Field(description="The SLO's id, service:name, or unique name.")
-    timestamp: AwareDatetime
+    timestamp: Instant
     good: float = Field(ge=0, allow_inf_nan=False)
     total: float = Field(ge=0, allow_inf_nan=False)
     event_id: str = Field(
@@ -407,8 +475,14 @@ class EventIn(_Input):
         return self
 
 
-class EventsIn(_Input):
-    events: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+class EventsIn(BaseModel):
+    """Pushed events, each checked by itself: a bad one is listed, and the others are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Annotated[dict[str, Any], WithJsonSchema(EventIn.model_json_schema())]] = Field(
+        min_length=1, max_length=10_000
+    )
 
 
 class EventsResult(BaseModel):
@@ -439,8 +513,8 @@ class ApplyRequest(_Input):
     """Create or update many SLOs at once, keyed by (service, name), in one transaction."""
 
     slos: list[dict[str, Any]] = Field(max_length=5000)
-    dry_run: bool = False
-    prune: bool = Field(
+    dry_run: StrictBool = False
+    prune: StrictBool = Field(
         default=False,
         description="Delete the live SLOs of the services in this request that it does not name.",
     )

@@ -20,6 +20,7 @@ from slo_service.db import make_engine, metadata, session_scope
 from slo_service.domain.scopes import parse_scopes
 from slo_service.services import tokens
 from tests.support.metrics import Scenario, backfill, slow_scrapes
+from tests.support.receivers import LOOPBACK_NETWORKS
 from tests.support.servers import free_port, postgres_cluster, prometheus_server
 
 BACKENDS = ["sqlite", "postgres"]
@@ -103,6 +104,7 @@ def settings(db: Engine, closed_port_url: str) -> Settings:
         database_url=db.url.render_as_string(hide_password=False),
         prometheus_url=closed_port_url,
         scheduler=False,  # tests evaluate explicitly; the scheduler has tests of its own
+        notify_allowed_networks=LOOPBACK_NETWORKS,  # the test receivers are on loopback
     )
 
 
@@ -184,6 +186,7 @@ def env(db: Engine, closed_port_url: str, monkeypatch: pytest.MonkeyPatch) -> di
         "SLO_DATABASE_URL": db.url.render_as_string(hide_password=False),
         "SLO_PROMETHEUS_URL": closed_port_url,
         "SLO_SCHEDULER": "false",
+        "SLO_NOTIFY_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -21,10 +21,11 @@ from slo_service import schema
 from slo_service.app import create_app
 from slo_service.cli import app
 from slo_service.config import Settings
-from slo_service.db import session_scope
+from slo_service.db import session_scope, utcnow
+from slo_service.domain.scopes import Scope
 from slo_service.models import SLO, PushEvent
 from slo_service.schemas import SLOCreate
-from slo_service.services import demo
+from slo_service.services import demo, sessions, tokens
 from slo_service.services import slos as slo_service
 from slo_service.sources.base import NoQueryChecker
 from tests.support.servers import free_port, serve_in_thread
@@ -78,6 +79,33 @@ def test_token_create_prints_the_token_last(env: dict[str, str], db: Engine) -> 
     bad = runner.invoke(app, ["token", "create", "--name", "x", "--scopes", "root"])
     assert bad.exit_code == 1
     assert "unknown scope 'root'" in bad.output
+
+
+def test_token_help_names_the_override_scope() -> None:
+    help_text = runner.invoke(app, ["token", "create", "--help"], env={"COLUMNS": "200"}).output
+    assert "read, write, gate, override, admin" in help_text
+    assert "override: break-glass, overrides that let deploys through a freeze" in help_text
+    assert "write alone may not override" in help_text
+
+
+def test_token_sessions_lists_and_ends_the_pages_sign_ins(
+    env: dict[str, str], db: Engine, make_token: Callable[..., Headers]
+) -> None:
+    token = make_token("read", name="exec")["Authorization"].removeprefix("Bearer ")
+    with session_scope(db) as session:
+        started = sessions.start(session, token, lifetime=timedelta(hours=1), now=utcnow())
+    listing = runner.invoke(app, ["token", "sessions"])
+    assert listing.exit_code == 0, listing.output
+    assert listing.output.startswith("exec\t")
+    assert started.session_id not in listing.output
+    ended = runner.invoke(app, ["token", "sessions", "--end", "exec"])
+    assert ended.output.strip() == "ended 1 sign-in(s) of 'exec'"
+    assert runner.invoke(app, ["token", "sessions"]).output == ""
+    with session_scope(db) as session:
+        assert tokens.caller(session, token, Scope.READ, public_read=False).name == "exec"
+    unknown = runner.invoke(app, ["token", "sessions", "--end", "nobody"])
+    assert unknown.exit_code == 1
+    assert "no token named 'nobody'" in unknown.output
 
 
 def test_apply_plans_applies_updates_and_prunes(

@@ -183,7 +183,7 @@ def test_0007_merges_per_tier_alerts_without_sending_anything(
             assert _count_notifications(connection) == 1
 
         before = datetime.now(UTC)
-        schema.upgrade(engine)
+        schema.upgrade(engine, "0007")
         after = datetime.now(UTC)
         assert schema.current(engine) == {"0007"}
 
@@ -294,7 +294,7 @@ def test_0007_merges_per_tier_alerts_without_sending_anything(
             }
             assert _count_notifications(connection) == 1
 
-        schema.upgrade(engine)
+        schema.upgrade(engine, "0007")  # again: nothing to do
         assert schema.current(engine) == {"0007"}
     finally:
         engine.dispose()

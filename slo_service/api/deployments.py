@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from slo_service.api.deps import Deployer, Reader, SessionDep
+from slo_service.api.params import Offset, ServiceFilter
 from slo_service.db import utcnow
 from slo_service.gate_schemas import DeploymentCreate, DeploymentPublic, DeploymentsPublic
 from slo_service.schemas import error_responses
@@ -26,10 +27,10 @@ def record_deployment(
 def list_deployments(
     session: SessionDep,
     _caller: Reader,
-    service: str | None = None,
-    environment: str | None = None,
+    service: ServiceFilter = None,
+    environment: Annotated[str | None, Query(max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DeploymentsPublic:
     """Deploys, newest first, filtered by service and environment."""
     rows, count = deployments.list_page(

@@ -7,13 +7,16 @@ from typing import Annotated
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import Engine
 
-from slo_service.api.deps import Admin, Reader, SessionDep, Writer, bearer_token
+from slo_service.api.deps import Admin, Credentials, Reader, SessionDep, bearer_token, require
+from slo_service.api.params import Offset
 from slo_service.config import Settings
 from slo_service.db import utcnow
 from slo_service.domain.gate import ChangeType
+from slo_service.domain.scopes import Scope
+from slo_service.errors import Forbidden
 from slo_service.gate_schemas import (
     FreezeCreate,
     FreezePublic,
@@ -26,17 +29,33 @@ from slo_service.gate_schemas import (
     ServicePolicyPublic,
 )
 from slo_service.repositories import policy as policy_repo
-from slo_service.schemas import error_responses
-from slo_service.services import gate, gate_cache, policy
+from slo_service.schemas import SLUG_PATTERN, error_responses
+from slo_service.services import gate, gate_cache, policy, tokens
 from slo_service.services.gate_answers import Answers
 from slo_service.services.gate_cache import GateCache
+from slo_service.services.tokens import Principal
 
 router = APIRouter(tags=["gate"])
 # Gate reads wait on the database, not on the CPU: a few threads do, and fewer threads
 # fighting for the GIL keep every request's latency short under load.
 _READERS = anyio.CapacityLimiter(4)
-Service = Annotated[str, Path(description="The service (model) name.", max_length=63)]
-OverrideId = Annotated[int, Path(description="The override's id.")]
+Service = Annotated[str, Path(description="The service (model) name.", pattern=SLUG_PATTERN)]
+OverrideId = Annotated[int, Path(description="The override's id (404 when it has none).")]
+# Break-glass: an override lets deploys through a freeze, so it needs its own scope (or admin).
+Overrider = Annotated[Principal, Depends(require(Scope.OVERRIDE))]
+
+
+def _override_ender(credentials: Credentials, session: SessionDep) -> Principal:
+    """Ending an override only makes the gate stricter: write may, as may override. Never
+    without a token (SLO_PUBLIC_READ opens reads only)."""
+    plaintext = credentials.credentials if credentials else None
+    try:
+        return tokens.caller(session, plaintext, Scope.WRITE, public_read=False)
+    except Forbidden:  # not a writer: then the scope that starts overrides
+        return tokens.caller(session, plaintext, Scope.OVERRIDE, public_read=False)
+
+
+OverrideEnder = Annotated[Principal, Depends(_override_ender)]
 
 
 @router.get(
@@ -49,7 +68,9 @@ OverrideId = Annotated[int, Path(description="The override's id.")]
 )
 async def gate_decision(
     request: Request,
-    service: Annotated[str, Query(description="The service (model) to deploy.", max_length=63)],
+    service: Annotated[
+        str, Query(description="The service (model) to deploy.", pattern=SLUG_PATTERN)
+    ],
     change_type: Annotated[
         ChangeType, Query(description="Exempt types (by default rollback, security) pass a freeze.")
     ] = ChangeType.FEATURE,
@@ -138,7 +159,7 @@ def list_freezes(
     session: SessionDep,
     _caller: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> FreezesPublic:
     """Every freeze of the service, newest first: when it started, why, and when it lifted."""
     rows, count = policy_repo.freezes(session, service, limit=limit, offset=offset)
@@ -147,9 +168,11 @@ def list_freezes(
 
 @services.post("/overrides", status_code=status.HTTP_201_CREATED)
 def create_override(
-    service: Service, data: OverrideCreate, session: SessionDep, caller: Writer
+    service: Service, data: OverrideCreate, session: SessionDep, caller: Overrider
 ) -> OverridePublic:
-    """Let the service's deploys through freezes until ``expires_at`` (7 days at most)."""
+    """Let the service's deploys through freezes until ``expires_at`` (7 days at most).
+
+    Break-glass: needs a token with the override scope (or admin); write alone may not."""
     now = utcnow()
     row = policy.create_override(session, service, data, actor=caller.name, now=now)
     return policy.override_public(row, now)
@@ -170,9 +193,10 @@ def list_overrides(
 
 @services.delete("/overrides/{override_id}")
 def revoke_override(
-    service: Service, override_id: OverrideId, session: SessionDep, caller: Writer
+    service: Service, override_id: OverrideId, session: SessionDep, caller: OverrideEnder
 ) -> OverridePublic:
-    """End an override now (one that has ended already is returned as it is)."""
+    """End an override now (one that has ended already is returned as it is); a token with
+    the override or the write scope may."""
     now = utcnow()
     row = policy.revoke_override(session, service, override_id, actor=caller.name, now=now)
     return policy.override_public(row, now)

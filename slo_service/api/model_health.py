@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from slo_service.api.deps import Reader, SessionDep, SettingsDep
 from slo_service.db import utcnow
 from slo_service.drift_schemas import ModelHealthPublic
-from slo_service.schemas import error_responses
+from slo_service.schemas import SLUG_PATTERN, error_responses
 from slo_service.services import model_health
 from slo_service.sources.base import GaugeReader
 
@@ -21,7 +21,7 @@ async def get_gauges(request: Request) -> GaugeReader:
 
 @router.get("/{service}/health")
 def get_health(
-    service: Annotated[str, Path(description="The model.")],
+    service: Annotated[str, Path(description="The model.", pattern=SLUG_PATTERN)],
     session: SessionDep,
     settings: SettingsDep,
     gauges: Annotated[GaugeReader, Depends(get_gauges)],

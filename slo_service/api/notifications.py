@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from slo_service.api.deps import Admin, Reader, SessionDep, SettingsDep
+from slo_service.api.params import Offset, ServiceFilter
 from slo_service.db import utcnow
 from slo_service.notify.base import Notifier
 from slo_service.notify_schemas import (
@@ -36,7 +37,7 @@ Notifiers = Annotated[dict[str, Notifier], Depends(get_notifiers)]
 def list_alerts(
     session: SessionDep,
     _caller: Reader,
-    service: Annotated[str | None, Query(max_length=63)] = None,
+    service: ServiceFilter = None,
     resolved_within: Annotated[
         int, Query(ge=0, le=24 * 30, description="Hours back for resolved alerts.")
     ] = 24,
@@ -64,7 +65,9 @@ def list_routes(session: SessionDep, _caller: Reader) -> RoutesPublic:
 def create_route(
     body: RouteIn, session: SessionDep, notifiers: Notifiers, caller: Admin
 ) -> RoutePublic:
-    """Add a route; its channels' settings are checked, stored, and not shown again."""
+    """Add a route; its channels' settings are checked, stored, and not shown again. A Slack
+    or webhook URL must lead to public addresses only (loopback, private, link-local and the
+    like are refused, unless in SLO_NOTIFY_ALLOWED_NETWORKS), and its host name must exist."""
     row = routes.create(session, routes.checked(body, notifiers), actor=caller.name, now=utcnow())
     return routes.public(row)
 
@@ -79,7 +82,8 @@ def get_route(ref: RouteRef, session: SessionDep, _caller: Reader) -> RoutePubli
 def replace_route(
     ref: RouteRef, body: RouteIn, session: SessionDep, notifiers: Notifiers, caller: Admin
 ) -> RoutePublic:
-    """Replace a route whole, its channels' secrets included (they are write-only)."""
+    """Replace a route whole, its channels' secrets included (they are write-only); its URLs
+    are checked as when it was added."""
     row = routes.resolve(session, ref)
     checked = routes.checked(body, notifiers)
     return routes.public(routes.replace(session, row, checked, actor=caller.name, now=utcnow()))
@@ -104,7 +108,8 @@ def send_route_test(
     notifiers: Notifiers,
     _caller: Admin,
 ) -> list[ChannelTestResult]:
-    """Send a test message to each of the route's channels now, and say what each answered."""
+    """Send a test message to each of the route's channels now, and say what each answered:
+    its HTTP status, or why nothing was sent (never what the receiver wrote back)."""
     row = routes.resolve(session, ref)
     return routes.send_test(row, notifiers, base_url=str(settings.public_base_url), now=utcnow())
 
@@ -117,9 +122,9 @@ def list_notifications(
         str | None,
         Query(pattern="^(pending|delivered|dead)$", description="pending, delivered or dead"),
     ] = None,
-    service: Annotated[str | None, Query(max_length=63)] = None,
+    service: ServiceFilter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> NotificationsPublic:
     """The delivery log, newest first: each message for each channel, its tries, its last
     error, and the dead letters (``state=dead``)."""

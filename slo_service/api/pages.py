@@ -1,13 +1,19 @@
 """The SLA pages, rendered on the server (Jinja2, inline SVG charts, no JavaScript): ``/``,
 ``/slos/{ref}``, ``/reports/monthly`` (and ``.csv``), and ``/login``.
 
-Pages are read with a token of the read scope like the API: from an ``Authorization`` header
-(an auth proxy in front can add it), or from the HttpOnly cookie that ``/login`` sets; with
-``SLO_PUBLIC_READ`` they need none. Without one, a page redirects to ``/login``.
+Pages are read with a token of the read scope like the API, from an ``Authorization`` header
+(an auth proxy in front can add it), or with the sign-in session whose id the HttpOnly cookie
+that ``/login`` sets carries (``services.sessions``: it only reads, and never holds the token);
+with ``SLO_PUBLIC_READ`` they need neither. Without one, a page redirects to ``/login``.
+
+``POST /login`` and ``POST /logout`` refuse forms posted from another site (their ``Origin``,
+or ``Referer``, must be this site's), and ``/login`` also wants the form's CSRF token, which
+matches a cookie only this site sets (double submit).
 """
 
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,17 +23,21 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from slo_service.api import forms
 from slo_service.api.deps import SessionDep, SettingsDep, bearer_token
+from slo_service.config import Settings
 from slo_service.db import utcnow
 from slo_service.domain.scopes import Scope
-from slo_service.errors import InvalidInput, SloServiceError
-from slo_service.services import overview, report, slo_page, slos, tokens
+from slo_service.errors import InvalidInput, SloServiceError, Unauthorized
+from slo_service.services import overview, report, sessions, slo_page, slos, tokens
 from slo_service.web import charts
 
 WEB = Path(__file__).resolve().parent.parent / "web"
-COOKIE = "slo_token"
+SESSION_COOKIE = "slo_session"
+LEGACY_COOKIE = "slo_token"  # before migration 0008 it held the API token itself: removed
 REFRESH_SECONDS = 60
 REPORT_REFRESH_SECONDS = 300  # a month's report changes slowly, and only the current one
+MONTH_HELP = f"YYYY-MM, {report.FIRST_MONTH} to {report.LAST_MONTH}; last month by default"
 templates = Jinja2Templates(directory=WEB / "templates")
 
 
@@ -102,17 +112,34 @@ class SignIn(Exception):
 
 
 def _reader(request: Request, session: SessionDep, public_read: bool) -> None:
-    token = bearer_token(request) or request.cookies.get(COOKIE)
+    """Let a reader in (a token in the header wins over a sign-in session), or send them to
+    sign in. Under SLO_PUBLIC_READ a session that ended reads as anyone does."""
+    header = bearer_token(request)
+    kept = request.cookies.get(SESSION_COOKIE)
     try:
-        tokens.caller(session, token, Scope.READ, public_read=public_read)
+        if header is None and kept:
+            try:
+                sessions.reader(session, kept, now=utcnow())
+                return
+            except Unauthorized:
+                if not public_read:
+                    raise
+        tokens.caller(session, header, Scope.READ, public_read=public_read)
     except SloServiceError:
         query = f"?{request.url.query}" if request.url.query else ""
         raise SignIn(request.url.path + query) from None
 
 
+def _signed_in(request: Request) -> bool:
+    """Whether the page offers to sign out: the reader came with a sign-in cookie."""
+    return SESSION_COOKIE in request.cookies
+
+
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, name, {"now": utcnow(), "refresh": REFRESH_SECONDS, **context}
+        request,
+        name,
+        {"now": utcnow(), "refresh": REFRESH_SECONDS, "signed_in": _signed_in(request), **context},
     )
 
 
@@ -127,12 +154,14 @@ def overview_page(
     if period not in overview.PERIODS:
         raise InvalidInput.at(("query", "period"), f"one of {', '.join(overview.PERIODS)}")
     cache: RenderedCache = request.app.state.pages_cache
-    kept = cache.get(period, ttl=settings.pages_cache_seconds)
+    # The copy is the same for every reader, but one signed in gets a sign-out button.
+    key = f"{period}:signed-in" if _signed_in(request) else period
+    kept = cache.get(key, ttl=settings.pages_cache_seconds)
     if kept is not None:
         return HTMLResponse(kept)
     view = overview.overview(session, key=period, now=utcnow(), layout=settings.layout)
     page = _page(request, "overview.html", view=view, periods=overview.PERIODS)
-    cache.put(period, bytes(page.body))
+    cache.put(key, bytes(page.body))
     return page
 
 
@@ -160,7 +189,7 @@ def monthly_report(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    month: Annotated[str | None, Query(description="YYYY-MM; last month by default")] = None,
+    month: Annotated[str | None, Query(description=MONTH_HELP)] = None,
 ) -> Response:
     _reader(request, session, settings.public_read)
     data = report.report(session, month=month, now=utcnow(), layout=settings.layout)
@@ -172,7 +201,7 @@ def monthly_report_csv(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    month: Annotated[str | None, Query()] = None,
+    month: Annotated[str | None, Query(description=MONTH_HELP)] = None,
 ) -> Response:
     _reader(request, session, settings.public_read)
     data = report.report(session, month=month, now=utcnow(), layout=settings.layout)
@@ -184,34 +213,73 @@ def monthly_report_csv(
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> Response:
-    return _page(request, "login.html", next=_local(next), error=None, refresh=None)
+def login_form(request: Request, settings: SettingsDep, next: str = "/") -> Response:
+    return _login_page(request, settings, next)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     token: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
+    """Check the token once and start a read-only session; the cookie carries only its id."""
+    forms.refuse_other_sites(request, settings)
+    if not forms.csrf_matches(request, csrf):
+        error = "This sign-in form expired or was not this site's: sign in again."
+        return _login_page(request, settings, next, error=error, status=403)
+    now = utcnow()
+    lifetime = timedelta(hours=settings.session_hours)
     try:
-        tokens.caller(session, token.strip(), Scope.READ, public_read=False)
+        started = sessions.start(session, token.strip(), lifetime=lifetime, now=now)
     except SloServiceError as exc:
-        page = _page(request, "login.html", next=_local(next), error=exc.detail, refresh=None)
-        page.status_code = 401
-        return page
+        return _login_page(request, settings, next, error=exc.detail, status=exc.status_code)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:  # signing in again ends the session this browser had
+        sessions.end(session, previous, now=now)
     answer = RedirectResponse(_local(next), status_code=303)
-    answer.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict",
-                      secure=request.url.scheme == "https", max_age=30 * 86400)  # fmt: skip
+    max_age = max(1, int((started.expires_at - now).total_seconds()))
+    answer.set_cookie(SESSION_COOKIE, started.session_id, max_age=max_age, httponly=True,
+                      samesite="strict", secure=forms.secure(request))  # fmt: skip
+    _forget_legacy_cookie(request, answer)
     return answer
 
 
-@router.get("/logout")
-def logout() -> Response:
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Sign out: the session ends on the server, and the cookie goes."""
+    forms.refuse_other_sites(request, settings)
+    kept = request.cookies.get(SESSION_COOKIE)
+    if kept:
+        sessions.end(session, kept, now=utcnow())
     answer = RedirectResponse("/login", status_code=303)
-    answer.delete_cookie(COOKIE)
+    answer.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=forms.secure(request)
+    )
+    _forget_legacy_cookie(request, answer)
     return answer
+
+
+def _login_page(
+    request: Request, settings: Settings, next: str, *, error: str | None = None, status: int = 200
+) -> Response:
+    """The sign-in form with this browser's CSRF token (kept, so that two tabs both work)."""
+    csrf = forms.csrf_token(request)
+    hours = f"{settings.session_hours:g}"
+    page = _page(request, "login.html", next=_local(next), error=error, csrf=csrf,
+                 session_hours=hours, refresh=None, signed_in=False)  # fmt: skip
+    page.status_code = status
+    page.set_cookie(forms.CSRF_COOKIE, csrf, path="/login", httponly=True, samesite="strict",
+                    secure=forms.secure(request))  # fmt: skip
+    return page
+
+
+def _forget_legacy_cookie(request: Request, answer: Response) -> None:
+    if LEGACY_COOKIE in request.cookies:
+        answer.delete_cookie(LEGACY_COOKIE)
 
 
 def _local(path: str) -> str:

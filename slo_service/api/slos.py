@@ -4,7 +4,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from slo_service.api.deps import (
     CheckerDep,
@@ -14,6 +13,7 @@ from slo_service.api.deps import (
     SourcesDep,
     Writer,
 )
+from slo_service.api.params import Offset, ServiceFilter
 from slo_service.db import utcnow
 from slo_service.domain.kinds import Kind
 from slo_service.domain.scopes import Scope, grants
@@ -26,6 +26,7 @@ from slo_service.schemas import (
     Duration,
     ErrorBody,
     HistoryPublic,
+    Instant,
     SLOCreate,
     SLOPatch,
     SLOPublic,
@@ -58,11 +59,11 @@ def create_slo(
 def list_slos(
     session: SessionDep,
     _caller: Reader,
-    service: str | None = None,
+    service: ServiceFilter = None,
     kind: Kind | None = None,
     label: Annotated[list[str], Query(description="key=value; repeat to require several")] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> SLOsPublic:
     """List live SLOs, filtered by service, kind and labels, ordered by id."""
     rows, count = slos.list_page(
@@ -76,8 +77,11 @@ def list_slos(
     response_model=SLOPublic,
     responses={
         200: {
-            "content": {"application/yaml": {"schema": {"type": "string"}}},
-            "description": "The SLO; with format=openslo, OpenSLO v1 YAML documents.",
+            # No schema: the YAML is a stream of documents (the SLO, then an AlertPolicy per
+            # severity of its own tiers), which no one JSON Schema describes once parsed.
+            "content": {"application/yaml": {}},
+            "description": "The SLO; with format=openslo, OpenSLO v1 YAML documents: the SLO, "
+            "then an AlertPolicy per severity of its own tiers.",
         }
     },
 )
@@ -121,16 +125,27 @@ def slo_history(
     settings: SettingsDep,
     _caller: Reader,
     start: Annotated[
-        AwareDatetime | None, Query(alias="from", description="Default: a window ago.")
+        Instant | None,
+        Query(
+            alias="from",
+            description="Default: a window before `to`. Cut to the SLO's oldest data, or a "
+            "window before now when that is earlier: no point is computed before either.",
+        ),
     ] = None,
     end: Annotated[
-        AwareDatetime | None, Query(alias="to", description="Default: evaluated_until.")
+        Instant | None,
+        Query(alias="to", description="Default: evaluated_until; never after now."),
     ] = None,
     step: Annotated[
-        Duration | None, Query(description="e.g. 1h; default: about 200 points.")
+        Duration | None,
+        Query(
+            description="e.g. 1h, whole buckets; default: about 200 points. The range (as cut) "
+            f"over the step may give at most {history.MAX_POINTS:,} points: more is a 422."
+        ),
     ] = None,
 ) -> HistoryPublic:
-    """SLI and remaining budget over time, each point measuring the window that ends there."""
+    """SLI and remaining budget over time, each point measuring the window that ends there;
+    at most 2,000 points, counted before any is computed."""
     slo = slos.resolve(session, slo_ref)
     return history.history(
         session,

@@ -10,17 +10,16 @@ payload with a problem. Columns are converted with numpy, never value by value i
 except to find the row of an error.
 """
 
-import csv
-import io
 import math
-import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from slo_service.domain import drift_csv
 from slo_service.domain.series import Floats
 from slo_service.errors import InvalidInput
 
@@ -56,40 +55,139 @@ Problem = tuple[tuple[str | int, ...], str]
 
 
 def from_json(
-    columns: Mapping[str, Sequence[Any]], types: Mapping[str, FeatureType]
+    columns: Mapping[str, Sequence[Any]],
+    types: Mapping[str, FeatureType],
+    *,
+    consume: bool = False,
 ) -> dict[str, Column]:
-    """Typed columns from ``{"feature": [values...]}``; ``types`` declares some or all types."""
+    """Typed columns from ``{"feature": [values...]}``; ``types`` declares some or all types.
+    With ``consume``, each list is deleted from ``columns`` (a dict then) once converted: a
+    big body's Python values (32 bytes a number, against 8 in an array) are freed feature by
+    feature rather than held until every feature is converted."""
     problems = _shape_problems({name: len(values) for name, values in columns.items()})
+    if len(columns) > MAX_FEATURES:
+        raise InvalidInput(problems)  # before any column is converted
     typed: dict[str, Column] = {}
-    for name, values in columns.items():
+    for name in list(columns):
         try:
-            typed[name] = _json_column(name, values, types.get(name))
+            typed[name] = _json_column(name, columns[name], types.get(name))
         except _Refused as exc:
             problems.append((("columns", name), str(exc)))
+        if consume:
+            assert isinstance(columns, MutableMapping)
+            del columns[name]
     if problems:
         raise InvalidInput(problems)
     return typed
 
 
 def from_csv(text: str, types: Mapping[str, FeatureType]) -> dict[str, Column]:
-    """Typed columns from CSV with a header row of feature names."""
-    header, cells = _plain_cells(text) or _quoted_cells(text)
-    rows = len(cells[0]) if cells else 0
-    problems = _shape_problems(dict.fromkeys(header, rows))
-    if len(set(header)) != len(header):
-        twice = sorted({name for name in header if header.count(name) > 1})
-        problems.append((("body",), f"the header names {', '.join(twice)} more than once"))
+    """Typed columns from CSV with a header row of feature names, read in blocks of rows
+    (``domain.drift_csv``): what is kept of a block is its numbers, or its categories with
+    each distinct one held once, never its cells."""
+    try:
+        return _typed_csv(text, types, quoted=False)
+    except drift_csv.NotPlain:
+        return _typed_csv(text, types, quoted=True)
+
+
+def _typed_csv(text: str, types: Mapping[str, FeatureType], *, quoted: bool) -> dict[str, Column]:
+    header, blocks = drift_csv.read(text, quoted=quoted)
+    if len(set(header)) > MAX_FEATURES:  # before any row is read
+        raise InvalidInput(_shape_problems(dict.fromkeys(header, 0)) + _twice(header))
+    growing = [_Growing(types.get(name)) for name in header]
+    rows = 0
+    for block in blocks:
+        for column, cells in zip(growing, block.columns, strict=True):
+            column.add(cells, block.first)
+        rows = block.first + block.rows
+    problems = _shape_problems(dict.fromkeys(header, rows)) + _twice(header)
     if problems:
         raise InvalidInput(problems)
+    mixed = {i: _Growing(FeatureType.CATEGORICAL) for i, c in enumerate(growing) if c.mixed}
+    if mixed:
+        _reread(text, quoted, mixed)
+        growing = [mixed.get(i, column) for i, column in enumerate(growing)]
     typed: dict[str, Column] = {}
-    for name, column in zip(header, cells, strict=True):
+    for name, column in zip(header, growing, strict=True):
         try:
-            typed[name] = _csv_column(column, types.get(name))
+            typed[name] = column.column()
         except _Refused as exc:
             problems.append((("columns", name), str(exc)))
     if problems:
         raise InvalidInput(problems)
     return typed
+
+
+class _Growing:
+    """One CSV column read block by block, typed as ``_csv_column`` types a whole column: a
+    feature of unknown type is numeric when all its values are finite numbers, categorical
+    when one is not a number. Numbers are kept as arrays, categories as one string each."""
+
+    def __init__(self, declared: FeatureType | None) -> None:
+        self.declared = declared
+        self.numbers: list[Floats] = []
+        self.categories: list[str] = []
+        self.distinct: dict[str, str] = {}
+        self.nulls = 0
+        self.categorical = declared is FeatureType.CATEGORICAL
+        self.infinite: _Refused | None = None  # the first NaN or infinity
+        self.wrong: _Refused | None = None  # the first cell of a numeric feature not a number
+
+    @property
+    def mixed(self) -> bool:
+        """Categorical after blocks read as numbers, whose cells are gone: read it again."""
+        return self.declared is None and self.categorical and bool(self.numbers or self.infinite)
+
+    def add(self, cells: Sequence[str], first: int) -> None:
+        if self.wrong or self.mixed:
+            return  # its answer is known, or will come from reading it again
+        try:
+            part = _csv_column(cells, self.declared, first)
+        except _NotFinite as exc:
+            self.infinite = self.infinite or exc
+            return
+        except _Refused as exc:
+            self.wrong = exc
+            return
+        self.nulls += part.nulls
+        if isinstance(part, NumericColumn):
+            self.numbers.append(part.values)
+        elif part.values or self.categorical:
+            self.categorical = True
+            self.categories += map(self.distinct.setdefault, part.values, part.values)
+
+    def column(self) -> Column:
+        """The column; the refusal that ``_csv_column`` would give the whole column."""
+        refusal = self.wrong or (None if self.categorical else self.infinite)
+        if refusal is not None:
+            raise refusal
+        if self.categorical:
+            return CategoricalColumn(self.categories, self.nulls)
+        if self.numbers:
+            return NumericColumn(np.concatenate(self.numbers), self.nulls)
+        return CategoricalColumn([], self.nulls)  # only nulls, as a whole column reads
+
+
+def _reread(text: str, quoted: bool, mixed: Mapping[int, _Growing]) -> None:
+    """Read the mixed columns (by index) again, as the categorical columns they turned out
+    to be; only their cells are kept, block by block."""
+    _, blocks = drift_csv.read(text, quoted=quoted)
+    for block in blocks:
+        for index, growing in mixed.items():
+            growing.add(block.columns[index], block.first)
+
+
+def _twice(header: Sequence[str], shown: int = 10) -> list[Problem]:
+    """The names the header holds more than once (the first ``shown``, sorted), counted in one
+    pass: comparing each name with the whole header is quadratic in the columns."""
+    twice = sorted(name for name, seen in Counter(header).items() if seen > 1)
+    if not twice:
+        return []
+    names = ", ".join(twice[:shown])
+    if len(twice) > shown:
+        names = f"{len(twice):,} names, among them {names},"
+    return [(("body",), f"the header names {names} more than once")]
 
 
 def check_schema(columns: Mapping[str, Column], expected: Mapping[str, FeatureType]) -> None:
@@ -114,53 +212,22 @@ def check_schema(columns: Mapping[str, Column], expected: Mapping[str, FeatureTy
         raise InvalidInput(problems)
 
 
-def _plain_cells(text: str) -> tuple[list[str], list[Sequence[str]]] | None:
-    """The header and the columns of CSV without quotes whose every line has the header's
-    cells, split in a few passes over the whole text (four times faster than the csv
-    module's row by row for a large batch); None for any other CSV."""
-    text = text.replace("\r\n", "\n").rstrip("\n")
-    if not text or '"' in text or "\r" in text:
-        return None
-    lines = text.split("\n")
-    commas = lines[0].count(",")
-    if set(map(operator.methodcaller("count", ","), lines)) != {commas}:
-        return None  # ragged, or blank lines: the csv module says where
-    header = [cell.strip() for cell in lines[0].split(",")]
-    cells = ",".join(lines[1:]).split(",") if len(lines) > 1 else []
-    return header, [cells[i :: commas + 1] for i in range(commas + 1)]
-
-
-def _quoted_cells(text: str) -> tuple[list[str], list[Sequence[str]]]:
-    """The header and the columns of any CSV, read by the csv module."""
-    rows = list(csv.reader(io.StringIO(text)))
-    while rows and not any(cell.strip() for cell in rows[-1]):
-        rows.pop()  # a trailing blank line is no row
-    if not rows:
-        raise InvalidInput.at(("body",), "the CSV is empty: give a header row of feature names")
-    header, body = [cell.strip() for cell in rows[0]], rows[1:]
-    ragged = [(i + 2, len(row)) for i, row in enumerate(body) if len(row) != len(header)]
-    if ragged:
-        line, width = ragged[0]
-        raise InvalidInput.at(
-            ("body",),
-            f"CSV line {line} has {width} cells, the header {len(header)} "
-            f"({len(ragged)} such line(s))",
-        )
-    columns: list[Sequence[str]] = list(zip(*body, strict=True)) if body else []
-    return header, columns or [() for _ in header]
-
-
 class _Refused(ValueError):
     """A column that cannot be taken; the message says why (its feature is added by callers)."""
+
+
+class _NotFinite(_Refused):
+    """A NaN or an infinity: a numeric feature's cell that is no number is named first."""
 
 
 def _shape_problems(lengths: Mapping[str, int]) -> list[Problem]:
     """No features, too many, bad names, no rows, or columns of different lengths."""
     if not lengths:
         return [(("columns",), "no features: give at least one column")]
-    problems: list[Problem] = []
     if len(lengths) > MAX_FEATURES:
-        problems.append((("columns",), f"{len(lengths)} features; at most {MAX_FEATURES}"))
+        # Only this: a problem for each bad name or length would grow with the body.
+        return [(("columns",), f"{len(lengths):,} features; at most {MAX_FEATURES:,}")]
+    problems: list[Problem] = []
     for name in lengths:
         if not name.strip() or len(name) > FEATURE_NAME_MAX:
             problems.append(
@@ -212,10 +279,12 @@ def _numeric(values: Sequence[Any]) -> NumericColumn:
     return NumericColumn(kept, nulls)
 
 
-def _csv_column(cells: Sequence[str], declared: FeatureType | None) -> Column:
+def _csv_column(cells: Sequence[str], declared: FeatureType | None, first: int = 0) -> Column:
+    """A column's cells typed; ``first`` is the row of its first cell, for refusals."""
     if declared is not FeatureType.CATEGORICAL and "" not in cells:
         try:  # the common case first: every cell a number
-            return _finite_csv(cells, np.fromiter(map(float, cells), np.float64, len(cells)), 0)
+            values = np.fromiter(map(float, cells), np.float64, len(cells))
+            return _finite_csv(cells, values, 0, first)
         except ValueError:
             pass
     present = [cell for cell in map(str.strip, cells) if cell]
@@ -227,18 +296,18 @@ def _csv_column(cells: Sequence[str], declared: FeatureType | None) -> Column:
             if declared is FeatureType.NUMERIC:
                 row, cell = _first(cells, lambda c: c.strip() != "" and not _parses(c))
                 raise _Refused(
-                    f"row {row}: {cell!r} is not a number (the feature is numeric)"
+                    f"row {first + row}: {cell!r} is not a number (the feature is numeric)"
                 ) from None
         else:
             if present or declared is FeatureType.NUMERIC:
-                return _finite_csv(cells, values, nulls)
+                return _finite_csv(cells, values, nulls, first)
     return CategoricalColumn(present, nulls)
 
 
-def _finite_csv(cells: Sequence[str], values: Floats, nulls: int) -> NumericColumn:
+def _finite_csv(cells: Sequence[str], values: Floats, nulls: int, first: int) -> NumericColumn:
     if not np.isfinite(values).all():
         row, cell = _first(cells, lambda c: c.strip() != "" and not _finite(c))
-        raise _Refused(f"row {row}: {cell!r} is not allowed; leave a missing value empty")
+        raise _NotFinite(f"row {first + row}: {cell!r} is not allowed; leave a missing value empty")
     return NumericColumn(values, nulls)
 
 

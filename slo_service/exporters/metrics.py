@@ -1,13 +1,18 @@
 """``/metrics``: every SLO's numbers as Prometheus gauges, and the service's own health.
 
-The SLO gauges come from the summaries evaluation keeps on each SLO (one read per scrape),
-so a scrape costs the same whatever the windows; nothing is recomputed from buckets.
+The SLO gauges come from the summaries evaluation keeps on each SLO (one read per render),
+so a render costs the same whatever the windows; nothing is recomputed from buckets. Each
+process keeps its last render for ``SLO_METRICS_CACHE_SECONDS`` (``KeptSloGauges``): however
+many Prometheus replicas scrape it, every SLO is read once per interval. The process's own
+health (``HEALTH``) is rendered at every scrape, so its counters are always live.
 """
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
@@ -49,6 +54,14 @@ HTTP_SECONDS = Histogram(
     " and status code.",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=HEALTH,
+)
+
+METRICS_RENDER_SECONDS = Histogram(
+    "slo_service_metrics_render_seconds",
+    "Time to render the SLO gauges of /metrics from the database; its count is the number of "
+    "renders (at most one per SLO_METRICS_CACHE_SECONDS, whoever scrapes).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     registry=HEALTH,
 )
 
@@ -132,3 +145,33 @@ def registry_for(engine: Engine, layout: Layout) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SloCollector(engine, layout))
     return registry
+
+
+class KeptSloGauges:
+    """The SLO gauges as this process rendered them last, answered for ``ttl`` seconds (0:
+    render every time): a render reads every SLO (seconds at 10,000), and it is the same for
+    every scraper. One render runs at a time; scrapes that come meanwhile wait for its copy
+    instead of reading every SLO again."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry, self.ttl, self.clock = registry, ttl, clock
+        self._kept: tuple[float, bytes] | None = None  # (when its render started, the text)
+        self._lock = threading.Lock()
+
+    def text(self) -> bytes:
+        """The gauges in Prometheus text format, at most ``ttl`` seconds old."""
+        with self._lock:
+            if self._kept is not None and self.clock() - self._kept[0] < self.ttl:
+                return self._kept[1]
+            # Its age counts from the start: the rows it shows were read after this.
+            started = self.clock()
+            with METRICS_RENDER_SECONDS.time():
+                text = generate_latest(self.registry)
+            self._kept = (started, text)
+            return text

@@ -1,11 +1,11 @@
 """What every notification channel shares: the message, the outcome of a delivery, and the
-HTTP posting that turns an answer (or its absence) into that outcome.
+helpers the channels render messages with (``notify.posting`` turns an HTTP answer, or its
+absence, into an outcome).
 
 A delivery is retried by the caller, not here: a channel only says whether to try again
 (``RetryLater``, with how long the receiver asked to wait) or not (``Rejected``: the payload
 or the stored settings are wrong, and another try would be refused the same way). Reasons end
-up in logs and in the API, so they never hold a channel's secrets: Slack's webhook URLs are
-credentials, and so are PagerDuty's routing keys.
+up in logs and in the API, so they never hold a channel's secrets nor what a receiver said.
 """
 
 import json
@@ -13,13 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
 
-import httpx
-
-from slo_service import __version__
 from slo_service.domain.burn import Severity as Severity  # re-exported: the tiers' severities
 from slo_service.domain.gate import age
 
@@ -27,8 +22,6 @@ Event = Literal["trigger", "resolve", "repeat", "test", "freeze_start", "freeze_
 Problem = tuple[tuple[str, ...], str]  # (field path in the config, what is wrong with it)
 
 DEFAULT_TIMEOUT = 5.0
-_BODY_START = 200  # characters of an error answer worth keeping in a reason
-_SHORTEST_SECRET = 4  # shorter "secrets" (a URL path of "/") would blank out ordinary text
 
 
 @dataclass(frozen=True)
@@ -104,122 +97,10 @@ class Notifier(Protocol):
         """Problems with ``config`` as (field path, reason); [] when fine. No I/O."""
         ...
 
-
-class HttpSender:
-    """Posts JSON bodies for one channel (``channel`` names it in reasons, e.g. "Slack
-    webhook"), with a timeout on every request and no redirects followed: a webhook that
-    redirects is misconfigured, and following it would hand the body to another host.
-    Safe to share between threads; ``close`` it when done."""
-
-    def __init__(self, channel: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.channel = channel
-        self.timeout = timeout
-        self._client = httpx.Client(
-            timeout=timeout,
-            follow_redirects=False,
-            headers={"User-Agent": f"slo-service/{__version__}"},
-        )
-
-    def close(self) -> None:
-        self._client.close()
-
-    def post(
-        self,
-        url: str,
-        body: bytes,
-        *,
-        idempotency_key: str,
-        headers: Mapping[str, str] | None = None,
-        secrets: Sequence[str] = (),
-    ) -> Outcome:
-        """POST ``body`` (JSON bytes, sent as they are: a signature may cover them). The URL,
-        its path and ``secrets`` are blanked out of every reason."""
-        hidden = (url, _path(url), *secrets)
-        sent = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
-        try:
-            response = self._client.post(url, content=body, headers={**sent, **(headers or {})})
-        except httpx.TimeoutException:
-            return RetryLater(f"{self.channel} did not answer within {self.timeout:g} s", None)
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
-            # Raised before anything was sent: the stored URL or a header cannot be used.
-            why = redact(f"{type(exc).__name__}: {exc}", hidden)
-            return Rejected(f"{self.channel} cannot be posted to: {why}")
-        except httpx.ConnectError as exc:
-            return RetryLater(f"{self.channel} unreachable: {_connect_why(exc, hidden)}", None)
-        except httpx.TransportError as exc:  # the connection broke while sending or reading
-            why = redact(f"{type(exc).__name__}: {exc}", hidden)
-            return RetryLater(f"{self.channel} failed: {why}", None)
-        return outcome(self.channel, response, hidden)
-
-
-def outcome(channel: str, response: httpx.Response, hidden: Sequence[str] = ()) -> Outcome:
-    """An HTTP answer → the Outcome it means (PagerDuty's retry table; the others agree)."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return Delivered(status)
-    text = redact(" ".join(response.text[:_BODY_START].split()), hidden)
-    reason = f"{channel} answered {status}: {text}" if text else f"{channel} answered {status}"
-    if status in (408, 429) or status >= 500:
-        # Honoured on 5xx too: a 503 with Retry-After asks for just as much patience.
-        return RetryLater(reason, retry_after(response.headers.get("Retry-After")))
-    if 300 <= status < 400:  # the Location is not repeated: it may carry the secret too
-        return Rejected(f"{reason} (a redirect, not followed: is the URL right?)")
-    return Rejected(reason)
-
-
-def _path(url: str) -> str:
-    """The URL's path (Slack's secret part), or "" for a URL too broken to split."""
-    try:
-        return urlsplit(url).path
-    except ValueError:
-        return ""
-
-
-def _connect_why(exc: httpx.ConnectError, hidden: Sequence[str]) -> str:
-    text = str(exc)
-    return "connection refused" if "refused" in text.lower() else redact(text, hidden)
-
-
-def retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110);
-    None when absent or unreadable, 0 for a date already past."""
-    if not value or not value.strip():
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value.strip())
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:  # "-0000" in an HTTP-date: UTC by definition
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every secret (longest first, so a URL goes before its path) blanked."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= _SHORTEST_SECRET:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
-def check_url(config: Mapping[str, Any], key: str) -> list[Problem]:
-    """Whether ``config[key]`` is an http(s) URL with a host. The URL is not quoted back."""
-    value = config.get(key)
-    if value is None or value == "":
-        return [((key,), "required")]
-    if not isinstance(value, str):
-        return [((key,), "must be a string")]
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return [((key,), "not a valid URL")]
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [((key,), "must be an http:// or https:// URL with a host")]
-    return []
+    def check_destination(self, config: Mapping[str, Any]) -> list[Problem]:
+        """Problems with where a checked ``config`` sends to: its URL's host looked up and
+        judged by the egress policy (I/O: DNS). Sending checks again, after its own lookup."""
+        ...
 
 
 def json_bytes(value: Any) -> bytes:

@@ -16,7 +16,6 @@ from typing import Any
 
 from slo_service.notify.base import (
     DEFAULT_TIMEOUT,
-    HttpSender,
     Message,
     Outcome,
     Problem,
@@ -29,6 +28,7 @@ from slo_service.notify.base import (
     percent,
     truncate,
 )
+from slo_service.notify.posting import HttpSender
 
 DEFAULT_BASE_URL = "https://events.pagerduty.com"
 SUMMARY_LIMIT = 1024  # Events API v2: payload.summary
@@ -43,7 +43,8 @@ _NO_DATA_CLASS = "slo-no-data"  # a silent source is not a burn: rules can tell 
 
 class PagerDutyNotifier:
     """Sends to ``{base_url}/v2/enqueue`` (the base URL is a setting of the service, for a
-    proxy or a test receiver; the channel's config holds only the routing key)."""
+    proxy or a test receiver; the channel's config holds only the routing key). The base URL
+    is the operator's, not an API caller's: it is trusted, outside the egress policy."""
 
     def __init__(
         self, base_url: str = DEFAULT_BASE_URL, *, timeout: float = DEFAULT_TIMEOUT
@@ -69,6 +70,9 @@ class PagerDutyNotifier:
             ]
         return []
 
+    def check_destination(self, config: Mapping[str, Any]) -> list[Problem]:
+        return []  # the routing key chooses no destination: SLO_PAGERDUTY_URL does
+
     def send(self, message: Message, config: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
         problems = self.check(config)
         if problems:
@@ -76,7 +80,7 @@ class PagerDutyNotifier:
         key: str = config["routing_key"]
         body = json_bytes(pagerduty_event(message, key))
         return self._sender.post(
-            f"{self.base_url}/v2/enqueue", body, idempotency_key=idempotency_key, secrets=(key,)
+            f"{self.base_url}/v2/enqueue", body, idempotency_key=idempotency_key
         )
 
 

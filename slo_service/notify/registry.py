@@ -4,7 +4,9 @@ their settings (which of those are secrets, never shown again once stored)."""
 from collections.abc import Mapping
 
 from slo_service.notify.base import Notifier
+from slo_service.notify.egress import PUBLIC_ONLY, EgressPolicy
 from slo_service.notify.pagerduty import PagerDutyNotifier
+from slo_service.notify.pinned import Resolver, system_resolver
 from slo_service.notify.slack import SlackNotifier
 from slo_service.notify.webhook import WebhookNotifier
 
@@ -18,9 +20,17 @@ FIELDS: Mapping[str, frozenset[str]] = {
 SECRETS: Mapping[str, frozenset[str]] = FIELDS
 
 
-def notifiers(*, pagerduty_url: str, timeout: float) -> dict[str, Notifier]:
+def notifiers(
+    *,
+    pagerduty_url: str,
+    timeout: float,
+    egress: EgressPolicy = PUBLIC_ONLY,
+    resolve: Resolver = system_resolver,
+) -> dict[str, Notifier]:
+    """The notifiers by channel type. ``egress`` judges where Slack and webhook channels send
+    (their URLs are an API caller's); PagerDuty's URL is the operator's, and is trusted."""
     return {
-        "slack": SlackNotifier(timeout=timeout),
+        "slack": SlackNotifier(timeout=timeout, egress=egress, resolve=resolve),
         "pagerduty": PagerDutyNotifier(pagerduty_url, timeout=timeout),
-        "webhook": WebhookNotifier(timeout=timeout),
+        "webhook": WebhookNotifier(timeout=timeout, egress=egress, resolve=resolve),
     }

@@ -19,12 +19,10 @@ from typing import Any
 from slo_service.domain.windows import parse_duration
 from slo_service.notify.base import (
     DEFAULT_TIMEOUT,
-    HttpSender,
     Message,
     Outcome,
     Problem,
     TierBurn,
-    check_url,
     config_rejected,
     duration_text,
     json_bytes,
@@ -34,6 +32,9 @@ from slo_service.notify.base import (
     truncate,
     utc,
 )
+from slo_service.notify.egress import PUBLIC_ONLY, EgressPolicy
+from slo_service.notify.pinned import Resolver, system_resolver
+from slo_service.notify.posting import HttpSender, check_destination, check_url
 
 HEADER_LIMIT = 150  # Block Kit: header block, plain_text
 TEXT_LIMIT = 3000  # Block Kit: a section's text; also kept for the top-level fallback
@@ -56,10 +57,17 @@ _LOOKS: dict[str, tuple[str, str, str]] = {
 
 class SlackNotifier:
     """Posts to the config's ``webhook_url``; Slack answers 200 ``ok``, or 4xx with a reason
-    (``invalid_payload``, ``channel_is_archived``, ...) that ends up in ``Rejected``."""
+    (``invalid_payload``, ``channel_is_archived``, ...) that ends up in ``Rejected``. The
+    webhook URL's host must pass ``egress`` (public addresses only, by default)."""
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._sender = HttpSender("Slack webhook", timeout=timeout)
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        egress: EgressPolicy = PUBLIC_ONLY,
+        resolve: Resolver = system_resolver,
+    ) -> None:
+        self._sender = HttpSender("Slack webhook", timeout=timeout, policy=egress, resolve=resolve)
 
     def close(self) -> None:
         self._sender.close()
@@ -67,13 +75,16 @@ class SlackNotifier:
     def check(self, config: Mapping[str, Any]) -> list[Problem]:
         return check_url(config, "webhook_url")
 
+    def check_destination(self, config: Mapping[str, Any]) -> list[Problem]:
+        return check_destination(self._sender, config, "webhook_url")
+
     def send(self, message: Message, config: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
         problems = self.check(config)
         if problems:
             return config_rejected(problems)
         url: str = config["webhook_url"]
         body = json_bytes(slack_payload(message))
-        return self._sender.post(url, body, idempotency_key=idempotency_key, secrets=(url,))
+        return self._sender.post(url, body, idempotency_key=idempotency_key)
 
 
 def slack_payload(message: Message) -> dict[str, Any]:

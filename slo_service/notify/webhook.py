@@ -31,15 +31,16 @@ from typing import Any
 
 from slo_service.notify.base import (
     DEFAULT_TIMEOUT,
-    HttpSender,
     Message,
     Outcome,
     Problem,
-    check_url,
     config_rejected,
     json_bytes,
     jsonable,
 )
+from slo_service.notify.egress import PUBLIC_ONLY, EgressPolicy
+from slo_service.notify.pinned import Resolver, system_resolver
+from slo_service.notify.posting import HttpSender, check_destination, check_url
 
 VERSION = 2  # 2: one alert per SLO and severity, its tiers in ``tiers``
 SIGNATURE_HEADER = "X-SLO-Signature"
@@ -48,12 +49,18 @@ TIMESTAMP_HEADER = "X-SLO-Timestamp"
 
 class WebhookNotifier:
     """POSTs the message to the config's ``url``, signed when the config has a ``secret``.
-    ``clock`` (epoch seconds) is for tests that pin the signed timestamp."""
+    The URL's host must pass ``egress`` (public addresses only, by default). ``clock``
+    (epoch seconds) is for tests that pin the signed timestamp."""
 
     def __init__(
-        self, *, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.time
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+        egress: EgressPolicy = PUBLIC_ONLY,
+        resolve: Resolver = system_resolver,
     ) -> None:
-        self._sender = HttpSender("Webhook", timeout=timeout)
+        self._sender = HttpSender("Webhook", timeout=timeout, policy=egress, resolve=resolve)
         self._clock = clock
 
     def close(self) -> None:
@@ -66,6 +73,9 @@ class WebhookNotifier:
             problems.append((("secret",), "must be a non-empty string, or left out"))
         return problems
 
+    def check_destination(self, config: Mapping[str, Any]) -> list[Problem]:
+        return check_destination(self._sender, config, "url")
+
     def send(self, message: Message, config: Mapping[str, Any], *, idempotency_key: str) -> Outcome:
         problems = self.check(config)
         if problems:
@@ -74,11 +84,7 @@ class WebhookNotifier:
         secret: str | None = config.get("secret")
         body = webhook_body(message)
         headers = signed_headers(secret, body, int(self._clock())) if secret else {}
-        # The URL may carry a token of its own (?token=...): treated as a secret like Slack's.
-        secrets = (url, secret) if secret else (url,)
-        return self._sender.post(
-            url, body, idempotency_key=idempotency_key, headers=headers, secrets=secrets
-        )
+        return self._sender.post(url, body, idempotency_key=idempotency_key, headers=headers)
 
 
 def webhook_payload(message: Message) -> dict[str, Any]:

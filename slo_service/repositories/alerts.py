@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from slo_service.domain.ids import storable
 from slo_service.models import Alert, Notification, NotificationRoute
 
 
@@ -48,6 +49,12 @@ def routes(session: Session) -> Sequence[NotificationRoute]:
             col(NotificationRoute.position), col(NotificationRoute.id)
         )
     ).all()
+
+
+def route(session: Session, route_id: int) -> NotificationRoute | None:
+    if not storable(route_id):  # no row has it, and Postgres would refuse the number
+        return None
+    return session.get(NotificationRoute, route_id)
 
 
 def route_by_name(session: Session, name: str) -> NotificationRoute | None:

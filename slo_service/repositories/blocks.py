@@ -49,6 +49,14 @@ def newest(session: Session, slo_ids: Sequence[int]) -> dict[int, Block]:
     return {row.slo_id: _block(row) for row in rows}
 
 
+def oldest_start(session: Session, slo_id: int) -> int | None:
+    """The start of the SLO's oldest block (a lookup on the primary key), None without data."""
+    oldest: int | None = session.exec(
+        select(func.min(SliBlock.start)).where(SliBlock.slo_id == slo_id)
+    ).one()
+    return oldest
+
+
 def newest_at_or_before(session: Session, slo_id: int, start: int) -> Block | None:
     row = session.exec(
         select(SliBlock)

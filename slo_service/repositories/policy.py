@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from slo_service.domain.ids import storable
 from slo_service.models import SLO, GateFreeze, GateOverride, ServiceGate, ServicePolicy
 
 
@@ -84,6 +85,8 @@ def freezes(
 
 
 def override(session: Session, service: str, override_id: int) -> GateOverride | None:
+    if not storable(override_id):  # no row has it, and Postgres would refuse the number
+        return None
     row = session.get(GateOverride, override_id)
     return row if row is not None and row.service == service else None
 

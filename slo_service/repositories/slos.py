@@ -6,10 +6,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
+from slo_service.domain.ids import storable
 from slo_service.models import SLO
 
 
 def get(session: Session, slo_id: int, *, include_deleted: bool = False) -> SLO | None:
+    if not storable(slo_id):  # no row has it, and Postgres would refuse the number
+        return None
     slo = session.get(SLO, slo_id)
     if slo is None or (slo.deleted_at is not None and not include_deleted):
         return None

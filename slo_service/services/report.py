@@ -20,7 +20,9 @@ from slo_service.repositories import slos as slo_repo
 from slo_service.services import buckets
 from slo_service.services.overview import month_start
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = r"^[0-9]{4}-(?:0[1-9]|1[0-2])$"
+# The first month with an epoch second, and the last whose end Python's datetime can hold.
+FIRST_MONTH, LAST_MONTH = "1970-01", "9999-11"
 CSV_COLUMNS = ("month", "service", "slo", "kind", "objective", "attainment", "met",
                "budget_consumed", "good", "total", "alerts")  # fmt: skip
 
@@ -56,10 +58,14 @@ def parse_month(text: str | None, *, now: datetime) -> tuple[str, datetime, date
     if text is None:
         start = month_start(now, 1)
     else:
-        found = _MONTH.match(text)
-        if found is None:
+        # fullmatch: "$" alone lets "2026-01\n" through; comparing as text orders YYYY-MM.
+        if re.fullmatch(MONTH_PATTERN, text) is None:
             raise InvalidInput.at(("query", "month"), f"{text!r} is not a month: use YYYY-MM")
-        start = datetime(int(found[1]), int(found[2]), 1, tzinfo=now.tzinfo)
+        if not FIRST_MONTH <= text <= LAST_MONTH:
+            raise InvalidInput.at(
+                ("query", "month"), f"{text} is out of range: {FIRST_MONTH} to {LAST_MONTH}"
+            )
+        start = datetime(int(text[:4]), int(text[5:]), 1, tzinfo=now.tzinfo)
     end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=start.tzinfo)
     return f"{start.year:04d}-{start.month:02d}", start, end
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from slo_service.domain.ids import parse_id
 from slo_service.errors import Conflict, InvalidInput, NotFound
 from slo_service.models import Alert, Notification, NotificationRoute
 from slo_service.notify.base import Delivered, Message, Notifier, RetryLater
@@ -25,20 +26,28 @@ from slo_service.services import audit
 
 
 def checked(body: RouteIn, notifiers: Mapping[str, Notifier]) -> RouteIn:
-    """Each channel's settings checked by its notifier; a 422 names each problem."""
+    """Each channel's settings checked by its notifier, then where each channel sends (its
+    URL's host looked up and judged by the egress policy); a 422 names each problem."""
     problems: list[tuple[tuple[str | int, ...], str]] = [
         (("channels", index, *path), reason)
         for index, channel in enumerate(body.channels)
         for path, reason in notifiers[channel["type"]].check(channel)
     ]
+    if not problems:  # only well-formed URLs are worth a DNS lookup
+        problems = [
+            (("channels", index, *path), reason)
+            for index, channel in enumerate(body.channels)
+            for path, reason in notifiers[channel["type"]].check_destination(channel)
+        ]
     if problems:
         raise InvalidInput(problems)
     return body
 
 
 def resolve(session: Session, ref: str) -> NotificationRoute:
-    """A route by its id or its name."""
-    row = session.get(NotificationRoute, int(ref)) if ref.isdigit() else None
+    """A route by its id or its name (a route may be named with digits)."""
+    route_id = parse_id(ref)
+    row = alert_repo.route(session, route_id) if route_id is not None else None
     row = row or alert_repo.route_by_name(session, ref)
     if row is None:
         raise NotFound(f"no notification route {ref!r}")

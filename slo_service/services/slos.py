@@ -10,6 +10,7 @@ from sqlmodel import Session
 from slo_service.db import utcnow
 from slo_service.domain.alert_settings import tier_of
 from slo_service.domain.burn import nominal_length, tier_problem
+from slo_service.domain.ids import parse_id
 from slo_service.domain.kinds import budgeting_of, build_sli
 from slo_service.domain.windows import parse_window
 from slo_service.errors import Conflict, InvalidInput, NotFound
@@ -43,8 +44,9 @@ def resolve(session: Session, ref: str, *, include_deleted: bool = False) -> SLO
     ``include_deleted`` also finds soft-deleted SLOs by id (to purge them).
     """
     slo: SLO | None
-    if ref.isdigit():
-        slo = slo_repo.get(session, int(ref), include_deleted=include_deleted)
+    slo_id = parse_id(ref)
+    if slo_id is not None:
+        slo = slo_repo.get(session, slo_id, include_deleted=include_deleted)
     elif ":" in ref:
         service, _, name = ref.partition(":")
         slo = slo_repo.get_by_name(session, service=service, name=name)

@@ -17,6 +17,7 @@ from slo_service.db import utcnow
 from slo_service.domain.scopes import Scope, grants
 from slo_service.errors import Conflict, Forbidden, NotFound, Unauthorized
 from slo_service.models import ApiToken
+from slo_service.repositories import sessions as session_repo
 from slo_service.repositories import tokens as token_repo
 from slo_service.repositories.tokens import Credentials
 from slo_service.services import audit
@@ -130,6 +131,9 @@ def revoke(session: Session, *, name: str, actor: str) -> ApiToken:
         token.revoked_at = utcnow()
         session.add(token)
         _audit(session, token, action="token.revoke", actor=actor)
+    if token.id is not None:
+        # Sign-ins with it end too (they would be refused anyway: marked, they say so).
+        session_repo.end_of_token(session, token.id, at=token.revoked_at)
     return token
 
 

@@ -289,7 +289,7 @@ def test_an_override_lets_deploys_through_until_revoked(
     make_token: Callable[..., Headers],
 ) -> None:
     model(client, admin, "churn", SPENT)
-    oncall = make_token("write", name="oncall")
+    oncall = make_token("override", name="oncall")
     response = client.post(
         f"{API}/services/churn/overrides", json=override_body(ticket="INC-1"), headers=oncall
     )
@@ -323,6 +323,41 @@ def test_an_override_lets_deploys_through_until_revoked(
     actions = [(e["action"], e["actor"]) for e in audit["data"]]
     assert ("override.create", "oncall") in actions
     assert ("override.revoke", "oncall") in actions
+
+
+def test_a_write_token_cannot_let_a_deploy_through_a_freeze(
+    client: TestClient,
+    admin: Headers,
+    gate_token: Headers,
+    make_token: Callable[..., Headers],
+) -> None:
+    """Break-glass needs the override scope (or admin): write alone may change SLOs, not
+    bypass the freeze their budgets set."""
+    model(client, admin, "churn", SPENT)
+    writer = make_token("write", name="dev")
+    refused = client.post(f"{API}/services/churn/overrides", json=override_body(), headers=writer)
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": "Forbidden",
+        "detail": "token 'dev' has scopes [write]; this needs override",
+    }
+    assert gate(client, gate_token, "churn")["decision"] == "deny"
+    assert client.get(f"{API}/services/churn/overrides", headers=admin).json()["count"] == 0
+
+    both = make_token("write,override", name="oncall")
+    created = client.post(f"{API}/services/churn/overrides", json=override_body(), headers=both)
+    assert created.status_code == 201, created.text
+    assert gate(client, gate_token, "churn")["decision"] == "allow"
+    # Ending an override only makes the gate stricter: write may still revoke one.
+    ended = client.delete(f"{API}/services/churn/overrides/{created.json()['id']}", headers=writer)
+    assert (ended.status_code, ended.json()["revoked_by"]) == (200, "dev")
+    reader = make_token("read")
+    assert (
+        client.delete(
+            f"{API}/services/churn/overrides/{created.json()['id']}", headers=reader
+        ).status_code
+        == 403
+    )
 
 
 def test_an_override_of_one_change_type(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from slo_service.cli import app
 from tests.api.test_events_status import push_slo
-from tests.support.receivers import Receiver
+from tests.support.receivers import LOOPBACK_NETWORKS, Receiver
 
 Headers = dict[str, str]
 SECRET_PATH = "/services/T000/B000/XXXXSECRET"
@@ -109,6 +109,7 @@ def test_a_test_send_reaches_every_channel(
     assert "Test message from slo-service" in sent.json()["text"]
 
     monkeypatch.setenv("SLO_DATABASE_URL", db.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("SLO_NOTIFY_ALLOWED_NETWORKS", LOOPBACK_NETWORKS)
     result = CliRunner().invoke(app, ["notify", "test", "--route", "ml-oncall"])
     assert result.exit_code == 1, result.output
     assert "channel 0 (slack #ml-oncall): delivered, answered 200" in result.output

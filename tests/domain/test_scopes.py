@@ -2,7 +2,7 @@ import pytest
 
 from slo_service.domain.scopes import Scope, grants, parse_scopes
 
-R, W, G, A = Scope.READ, Scope.WRITE, Scope.GATE, Scope.ADMIN
+R, W, G, A, OV = Scope.READ, Scope.WRITE, Scope.GATE, Scope.ADMIN, Scope.OVERRIDE
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,13 @@ R, W, G, A = Scope.READ, Scope.WRITE, Scope.GATE, Scope.ADMIN
         ({G}, G, True),
         ({G, R}, R, True),
         (set(), R, False),
+        ({A}, OV, True),
+        ({W}, OV, False),
+        ({OV}, OV, True),
+        ({OV}, R, True),
+        ({OV}, G, True),
+        ({OV}, W, False),
+        ({W, OV}, OV, True),
     ],
     ids=[
         "admin-writes",
@@ -30,6 +37,13 @@ R, W, G, A = Scope.READ, Scope.WRITE, Scope.GATE, Scope.ADMIN
         "gate-gates",
         "either",
         "none",
+        "admin-overrides",
+        "write-not-override",
+        "override-overrides",
+        "override-reads",
+        "override-gates",
+        "override-not-write",
+        "write-and-override",
     ],
 )
 def test_grants(held: set[Scope], needed: Scope, allowed: bool) -> None:
@@ -38,6 +52,7 @@ def test_grants(held: set[Scope], needed: Scope, allowed: bool) -> None:
 
 def test_parse_scopes() -> None:
     assert parse_scopes(" read, WRITE,read ") == [R, W]
+    assert parse_scopes("write,override") == [W, OV]
     with pytest.raises(ValueError, match="unknown scope 'deploy'"):
         parse_scopes("read,deploy")
     with pytest.raises(ValueError, match="at least one"):

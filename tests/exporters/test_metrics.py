@@ -1,6 +1,7 @@
 """``/metrics`` on both backends: the SLO gauges from real evaluations, and the service's own."""
 
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,11 +12,19 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from slo_service import scheduler
+from slo_service.app import create_app
 from slo_service.config import Settings
 from tests.api.test_gate import HEALTHY, SPENT, model
 from tests.support.servers import prometheus_server, serve_in_thread
 
 Headers = dict[str, str]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No kept copy: these tests change the SLOs and look at the next scrape (the tests of the
+    copy below make apps of their own)."""
+    return settings.model_copy(update={"metrics_cache_seconds": 0.0})
 
 
 def scrape(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -118,3 +127,90 @@ def test_http_latency_is_timed_by_route_template(client: TestClient, admin: Head
     unmatched = labels(method="GET", route="unmatched", status="404")
     client.get("/no/such/page")
     assert scrape(client)[count, unmatched] >= 1
+
+
+@pytest.fixture
+def keeping(settings: Settings, db: Engine) -> Iterator[TestClient]:
+    """A client of an app that keeps the SLO part of /metrics for 15 s."""
+    kept = settings.model_copy(update={"metrics_cache_seconds": 15.0})
+    with TestClient(create_app(kept, engine=db)) as test_client:
+        yield test_client
+
+
+class Clock:
+    """The kept copy's clock, moved by hand: no test waits for the interval to pass."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+RENDERS = ("slo_service_metrics_render_seconds_count", labels())
+CHURN = labels(service="churn", slo="availability", kind="availability")
+FRAUD = labels(service="fraud", slo="availability", kind="availability")
+
+
+def test_scrapes_within_the_interval_render_the_slo_gauges_once(
+    keeping: TestClient, admin: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(keeping.app.state.metrics, "clock", clock)  # type: ignore[attr-defined]
+    model(keeping, admin, "churn", SPENT)
+    first = scrape(keeping)
+    model(keeping, admin, "fraud", HEALTHY)  # not in the copy yet
+    clock.now += 14.9
+    second = scrape(keeping)
+    assert second[RENDERS] == first[RENDERS]  # the copy, not a render
+    assert second["slo_error_budget_remaining", CHURN] == pytest.approx(-1.0)
+    assert ("slo_objective", FRAUD) not in second
+    clock.now += 0.2  # 15.1 s after the render: too old
+    third = scrape(keeping)
+    assert third[RENDERS] == first[RENDERS] + 1
+    assert third["slo_error_budget_remaining", FRAUD] == pytest.approx(0.9)
+
+
+def test_the_process_counters_move_between_kept_scrapes(
+    keeping: TestClient, admin: Headers, db: Engine, settings: Settings
+) -> None:
+    model(keeping, admin, "churn", HEALTHY, evaluate=False)
+    before = scrape(keeping)
+    for ref in ("41", "42"):
+        assert keeping.get(f"/api/v1/slos/{ref}", headers=admin).status_code == 404
+    scheduler.cycle(db, keeping.app.state.sources, settings, "metrics-test")  # type: ignore[attr-defined]
+    after = scrape(keeping)
+    assert after[RENDERS] == before[RENDERS]  # the SLO part came from the copy...
+    assert ("slo_error_budget_remaining", CHURN) not in after  # (evaluated after the copy)
+    # ...while the process's own counters are live.
+    count = "slo_service_http_request_duration_seconds_count"
+    missing = labels(method="GET", route="/api/v1/slos/{slo_ref}", status="404")
+    assert after[count, missing] - before.get((count, missing), 0.0) == 2
+    ok = ("slo_service_evaluations_total", labels(outcome="ok"))
+    assert after[ok] == before.get(ok, 0.0) + 1
+
+
+def test_without_a_kept_copy_every_scrape_renders(client: TestClient) -> None:
+    first = scrape(client)
+    assert scrape(client)[RENDERS] == first[RENDERS] + 1
+
+
+def test_a_token_may_be_required(
+    settings: Settings, db: Engine, make_token: Callable[..., Headers]
+) -> None:
+    required = settings.model_copy(update={"metrics_token_required": True, "public_read": True})
+    with TestClient(create_app(required, engine=db)) as guarded:
+        anonymous = guarded.get("/metrics")  # SLO_PUBLIC_READ does not open it
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"] == "Unauthorized"
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        unknown = guarded.get("/metrics", headers={"Authorization": "Bearer slo_x"})
+        assert unknown.status_code == 401
+        assert guarded.get("/metrics", headers=make_token("gate")).status_code == 403
+        reader = guarded.get("/metrics", headers=make_token("read"))
+        assert reader.status_code == 200
+        assert "slo_service_evaluations_due" in reader.text
+
+
+def test_no_token_is_needed_by_default(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 200  # Prometheus scrapes without one

@@ -13,6 +13,7 @@ import pytest
 
 from slo_service.notify.base import Delivered, Message, Outcome, Rejected, RetryLater
 from slo_service.notify.pagerduty import PagerDutyNotifier, pagerduty_event
+from slo_service.notify.posting import KNOWN_ERRORS
 from slo_service.notify.slack import SlackNotifier, slack_payload
 from slo_service.notify.webhook import WebhookNotifier, webhook_payload
 from slo_service.services.notifications import message_of
@@ -27,7 +28,7 @@ from tests.notify.test_payloads import (
     stored_silence,
     verify,
 )
-from tests.support.receivers import Receiver
+from tests.support.receivers import LOOPBACK, Receiver
 from tests.support.servers import free_port
 
 SLACK_PATH = "/services/T0123ABCD/B0456EFGH/s3cr3tW3bh00kT0k3nXXXXXX"
@@ -53,7 +54,7 @@ class Channel:
 
 CHANNELS = {
     "slack": Channel(
-        make=lambda base, timeout: SlackNotifier(timeout=timeout),
+        make=lambda base, timeout: SlackNotifier(timeout=timeout, egress=LOOPBACK),
         config=lambda base: {"webhook_url": base + SLACK_PATH},
         path=SLACK_PATH,
         body=slack_payload,
@@ -69,7 +70,9 @@ CHANNELS = {
         secrets=(ROUTING_KEY,),
     ),
     "webhook": Channel(
-        make=lambda base, timeout: WebhookNotifier(timeout=timeout, clock=lambda: NOW),
+        make=lambda base, timeout: WebhookNotifier(
+            timeout=timeout, clock=lambda: NOW, egress=LOOPBACK
+        ),
         config=lambda base: {"url": f"{base}/hooks/slo?token={WEBHOOK_TOKEN}", "secret": "x"},
         path=f"/hooks/slo?token={WEBHOOK_TOKEN}",
         body=webhook_payload,
@@ -164,7 +167,7 @@ def test_nodata_trigger_arrives(receiver: Receiver, name: str) -> None:
 
 
 def test_webhook_signature_arrives_verifiable(receiver: Receiver) -> None:
-    notifier = WebhookNotifier(clock=lambda: NOW)
+    notifier = WebhookNotifier(clock=lambda: NOW, egress=LOOPBACK)
     config = {"url": receiver.url + "/hook", "secret": WEBHOOK_SECRET}
     assert notifier.send(freeze(), config, idempotency_key=KEY) == Delivered(200)
     notifier.close()
@@ -175,7 +178,7 @@ def test_webhook_signature_arrives_verifiable(receiver: Receiver) -> None:
 
 
 def test_webhook_without_secret_is_unsigned(receiver: Receiver) -> None:
-    notifier = WebhookNotifier()
+    notifier = WebhookNotifier(egress=LOOPBACK)
     assert notifier.send(alert(), {"url": receiver.url}, idempotency_key=KEY) == Delivered(200)
     notifier.close()
     (request,) = receiver.wait_for(1)
@@ -207,7 +210,7 @@ def test_retry_later(
     result = send(name, receiver.url)
     assert isinstance(result, RetryLater)
     assert result.after_seconds == after
-    assert f"answered {status}: try again" in result.reason
+    assert result.reason == f"{_label(name)} answered {status}"  # its body is not repeated
 
 
 @pytest.mark.parametrize("name", CHANNELS)
@@ -253,8 +256,10 @@ def test_rejected(receiver: Receiver, name: str, status: int, body: bytes) -> No
     receiver.respond(status, body, headers)
     result = send(name, receiver.url)
     assert isinstance(result, Rejected)
-    assert result.reason.startswith(f"{_label(name)} answered {status}")
-    assert body.decode()[:40] in result.reason
+    # Slack's own error codes (a fixed set) are named; any other body is not repeated.
+    said = f": {body.decode()}" if body.decode() in KNOWN_ERRORS else ""
+    redirect = " (a redirect, not followed: is the URL right?)" if status == 301 else ""
+    assert result.reason == f"{_label(name)} answered {status}{said}{redirect}"
     assert len(receiver.wait_for(1)) == 1  # a redirect is not followed
 
 
@@ -291,7 +296,7 @@ def test_no_reason_holds_a_secret(receiver: Receiver, name: str) -> None:
     reasons.append(_reason(send(name, "http://[::1")))  # not a URL at all
     for reason in reasons:
         assert all(secret not in reason for secret in channel.secrets), reason
-    assert "[redacted]" in reasons[0]
+    assert reasons[:3] == [f"{_label(name)} answered {status}" for status in (400, 500, 429)]
 
 
 def _reason(outcome: Outcome) -> str:

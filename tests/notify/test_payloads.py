@@ -20,9 +20,9 @@ from slo_service.notify.base import (
     duration_text,
     objective_percent,
     percent,
-    retry_after,
 )
 from slo_service.notify.pagerduty import PagerDutyNotifier, dedup_key, pagerduty_event
+from slo_service.notify.posting import retry_after
 from slo_service.notify.slack import SlackNotifier, slack_payload
 from slo_service.notify.webhook import (
     WebhookNotifier,
@@ -732,6 +732,8 @@ def test_webhook_signature_verifies_independently(
         (WebhookNotifier, {"url": "http://10.0.0.1:8080/hook"}, []),
         (WebhookNotifier, {"url": "https://x.example/h", "secret": "s"}, []),
         (WebhookNotifier, {"url": "https:///nohost"}, [("url",)]),
+        (WebhookNotifier, {"url": "https://x.example:99999/h"}, [("url",)]),
+        (WebhookNotifier, {"url": "https://x.example:0/h"}, [("url",)]),
         (WebhookNotifier, {"url": "https://x.example/h", "secret": ""}, [("secret",)]),
         (WebhookNotifier, {"secret": 7}, [("url",), ("secret",)]),
     ],
@@ -744,6 +746,8 @@ def test_webhook_signature_verifies_independently(
         "webhook-ok",
         "webhook-with-secret",
         "webhook-no-host",
+        "webhook-port-out-of-range",
+        "webhook-port-0",
         "webhook-empty-secret",
         "webhook-nothing-right",
     ],

@@ -21,7 +21,7 @@ from slo_service.services import evaluation, events, routes, slos
 from slo_service.services.notifications import Sender
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource
-from tests.support.receivers import Receiver
+from tests.support.receivers import LOOPBACK, Receiver
 
 LAYOUT = Layout(60)
 # An hour boundary four days ago: three days of burning fit before now.
@@ -39,7 +39,7 @@ def oncall(db: Engine) -> Iterator[tuple[Receiver, Receiver, Sender]]:
             {"type": "pagerduty", "routing_key": ROUTING_KEY}]}  # fmt: skip
         with session_scope(db) as session:
             routes.create(session, RouteIn.model_validate(body), actor="tests", now=B)
-        notifiers = registry.notifiers(pagerduty_url=pagerduty.url, timeout=2)
+        notifiers = registry.notifiers(pagerduty_url=pagerduty.url, timeout=2, egress=LOOPBACK)
         sender = Sender(db, notifiers, base_url="https://slo.example.com", owner="tests",
                         backoff=Backoff(max_attempts=3))  # fmt: skip
         yield slack, pagerduty, sender

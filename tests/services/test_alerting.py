@@ -20,7 +20,7 @@ from slo_service.schemas import SLOCreate
 from slo_service.services import evaluation, events, routes, slos
 from slo_service.services.notifications import Sender
 from slo_service.sources.base import NoQueryChecker
-from tests.support.receivers import Receiver
+from tests.support.receivers import LOOPBACK, Receiver
 
 LAYOUT = Layout(60)
 # An hour boundary a day ago: every window of the test lies in the past.
@@ -44,7 +44,9 @@ def receivers() -> Iterator[Receivers]:
 
 @pytest.fixture
 def sender(db: Engine, receivers: Receivers) -> Sender:
-    notifiers = registry.notifiers(pagerduty_url=receivers.pagerduty.url, timeout=2)
+    notifiers = registry.notifiers(
+        pagerduty_url=receivers.pagerduty.url, timeout=2, egress=LOOPBACK
+    )
     return Sender(db, notifiers, base_url="https://slo.example.com", owner="tests",
                   backoff=Backoff(max_attempts=3))  # fmt: skip
 

@@ -19,7 +19,7 @@ from slo_service.notify_schemas import RouteIn
 from slo_service.repositories import alerts as alert_repo
 from slo_service.services import routes
 from slo_service.services.notifications import Sender
-from tests.support.receivers import Receiver
+from tests.support.receivers import LOOPBACK, Receiver
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -56,7 +56,7 @@ def enqueue(db: Engine, route_id: int, count: int = 1) -> None:
 
 
 def sender(db: Engine, owner: str = "a", **options: object) -> Sender:
-    notifiers = registry.notifiers(pagerduty_url="http://127.0.0.1:9", timeout=0.5)
+    notifiers = registry.notifiers(pagerduty_url="http://127.0.0.1:9", timeout=0.5, egress=LOOPBACK)
     return Sender(db, notifiers, base_url="https://slo.example.com", owner=owner,
                   backoff=Backoff(max_attempts=3), **options)  # type: ignore[arg-type]  # fmt: skip
 
@@ -72,7 +72,7 @@ def test_a_failed_try_waits_its_backoff_then_delivers(db: Engine, hook: Receiver
     assert sender(db).run_once(now=NOW) == {"delivered": 0, "retry": 1, "dead": 0}
     (row,) = rows(db)
     assert row.attempts == 1
-    assert row.last_error == "Webhook answered 500: upstream down"
+    assert row.last_error == "Webhook answered 500"  # what the receiver said is not kept
     assert timedelta(seconds=5) <= row.next_attempt_at - NOW <= timedelta(seconds=10)
     assert sender(db).run_once(now=NOW + timedelta(seconds=4))["delivered"] == 0  # not yet
     assert sender(db).run_once(now=NOW + timedelta(seconds=10))["delivered"] == 1
@@ -122,7 +122,7 @@ def test_a_refusal_is_dead_at_once(db: Engine, hook: Receiver) -> None:
     enqueue(db, route_to(db, hook))
     hook.respond(400, b"unknown event")
     assert sender(db).run_once(now=NOW) == {"delivered": 0, "retry": 0, "dead": 1}
-    assert rows(db)[0].last_error == "Webhook answered 400: unknown event"
+    assert rows(db)[0].last_error == "Webhook answered 400"
 
 
 def test_a_deleted_route_leaves_its_messages_dead(db: Engine, hook: Receiver) -> None:

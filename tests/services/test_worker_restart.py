@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 
 from tests.services.test_delivery import enqueue, route_to, rows
-from tests.support.receivers import Receiver
+from tests.support.receivers import LOOPBACK_NETWORKS, Receiver
 
 TIMEOUT = 0.5  # SLO_NOTIFY_TIMEOUT_SECONDS: the lease is then 2 x 10 x 0.5 + 5 = 15 s
 
@@ -26,6 +26,7 @@ def worker(db: Engine, prometheus: str) -> Iterator[subprocess.Popen[str]]:
         "SLO_EVALUATION_INTERVAL_SECONDS": "3600",
         "SLO_NOTIFY_INTERVAL_SECONDS": "0.2",
         "SLO_NOTIFY_TIMEOUT_SECONDS": str(TIMEOUT),
+        "SLO_NOTIFY_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,  # the receiver is on loopback
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "slo_service", "worker"],

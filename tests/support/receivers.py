@@ -8,6 +8,8 @@ JSON on ``/v2/enqueue``) or as a Slack webhook (200 ``ok``) would.
 """
 
 import json
+import socket
+import ssl
 import sys
 import threading
 import uuid
@@ -17,6 +19,14 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+
+from slo_service.notify.egress import EgressPolicy
+
+# Notifications may not go to loopback by default, and every receiver here is on loopback:
+# the tests' notifiers allow it as an intranet's receivers would be allowed (the strict
+# default has tests of its own, in tests/api/test_notification_egress.py).
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1"
+LOOPBACK = EgressPolicy.allowing(LOOPBACK_NETWORKS.split(","))
 
 
 @dataclass(frozen=True)
@@ -41,9 +51,12 @@ class _Answer:
 
 
 class Receiver:
-    """``with Receiver() as receiver:`` serves on ``receiver.url`` until the block ends."""
+    """``with Receiver() as receiver:`` serves on ``receiver.url`` until the block ends (on
+    ``host``, any address of 127.0.0.0/8; over TLS with ``tls``, a server-side context)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", *, tls: ssl.SSLContext | None = None) -> None:
+        self.host = host
+        self.tls = tls
         self.url = ""
         self._changed = threading.Condition()  # guards _requests and _queue
         self._requests: list[Recorded] = []
@@ -53,9 +66,11 @@ class Receiver:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Self:
-        server = _Server(("127.0.0.1", 0), _Handler)  # port 0: the kernel picks a free one
+        server = _Server((self.host, 0), _Handler)  # port 0: the kernel picks a free one
         server.receiver = self
-        self.url = f"http://127.0.0.1:{server.server_port}"
+        if self.tls is not None:  # the handshake happens as each connection is accepted
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
+        self.url = f"{'https' if self.tls else 'http'}://{self.host}:{server.server_port}"
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -165,3 +180,40 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the tests read the recorded requests, not a log on stderr
+
+
+class Listener:
+    """A TCP socket on a loopback address that accepts connections and never answers them:
+    ``connections()`` says how many arrived, so a test can show that a refused destination
+    was never even connected to (the kernel queues a finished handshake until it is taken)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = 0
+        self._count = 0
+        self._socket: socket.socket | None = None
+
+    def __enter__(self) -> Self:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.bind((self.host, 0))
+        sock.listen(16)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self._socket = sock
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._socket is not None:
+            self._socket.close()
+
+    def connections(self) -> int:
+        """Connections made so far (taken from the queue and closed at once)."""
+        assert self._socket is not None
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except BlockingIOError:
+                return self._count
+            connection.close()
+            self._count += 1

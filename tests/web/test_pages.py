@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.test_gate import HEALTHY, LOW, SPENT, model
+from tests.web.test_sign_in import form_csrf
 
 Headers = dict[str, str]
 
@@ -134,12 +135,13 @@ def test_pages_need_a_read_token_and_sign_in_sets_it(
     assert away.headers["location"] == "/login?next=%2Freports%2Fmonthly%3Fmonth%3D2026-11"
     form = client.get("/login?next=/reports/monthly").text
     assert 'name="next" value="/reports/monthly"' in form
-    wrong = client.post("/login", data={"token": "slo_nope", "next": "/"})
+    csrf = form_csrf(form)
+    wrong = client.post("/login", data={"token": "slo_nope", "next": "/", "csrf": csrf})
     assert wrong.status_code == 401
-    assert "unknown" in wrong.text or "token" in wrong.text
+    assert "unknown API token" in wrong.text
     token = make_token("read")["Authorization"].removeprefix("Bearer ")
-    signed = client.post("/login", data={"token": token, "next": "//evil.example/"},
-                         follow_redirects=False)  # fmt: skip
+    signed = client.post("/login", data={"token": token, "next": "//evil.example/",
+                         "csrf": csrf}, follow_redirects=False)  # fmt: skip
     assert signed.status_code == 303
     assert signed.headers["location"] == "/"  # never off the site
     assert "httponly" in signed.headers["set-cookie"].lower()

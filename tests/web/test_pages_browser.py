@@ -3,10 +3,12 @@ in through the form, the numbers equal the API's, no console errors, every link 
 print and phone layouts, text contrast; screenshots are kept under test-artifacts/."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
@@ -15,6 +17,7 @@ from slo_service.app import create_app
 from slo_service.config import Settings
 from tests.api.test_gate import HEALTHY, LOW, SPENT, model
 from tests.support.browser import (
+    VIEWPORT,
     PageLog,
     assert_clean,
     horizontal_overflow,
@@ -165,3 +168,86 @@ def test_phone_width_and_contrast(
         small.goto(f"{site}/slos/{seeded['churn']}")
         assert horizontal_overflow(small) <= 0
         assert_clean(log)
+
+
+def session_cookie(page: Page, site: str) -> str | None:
+    found = [c["value"] for c in page.context.cookies(site) if c["name"] == "slo_session"]
+    return found[0] if found else None
+
+
+def test_the_pages_keep_to_their_content_security_policy(
+    browser: Browser, site: str, admin: Headers, seeded: dict[str, int]
+) -> None:
+    """Every page loads under its policy without a violation (Chromium reports each on the
+    console), and the policy is in force: an inline style is refused."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        log = watch(page)
+        sign_in(page, site, admin)
+        for path in ("/", "/?period=7d", f"/slos/{seeded['churn']}", "/reports/monthly", "/login"):
+            response = page.goto(f"{site}{path}")
+            assert response is not None
+            assert "default-src 'self'" in response.headers["content-security-policy"], path
+            assert response.headers["x-frame-options"] == "DENY", path
+        assert_clean(log)
+
+        ink = page.evaluate("getComputedStyle(document.body).color")
+        violation = "Content Security Policy"
+        with page.expect_console_message(lambda message: violation in message.text):
+            page.evaluate(
+                """() => { const s = document.createElement('style');
+                           s.textContent = 'body { color: rgb(255, 0, 0) }';
+                           document.head.appendChild(s); }"""
+            )
+        assert page.evaluate("getComputedStyle(document.body).color") == ink
+        assert any(violation in error for error in log.errors), log.errors
+    finally:
+        context.close()
+
+
+def test_sign_in_keeps_a_session_and_sign_out_ends_it(
+    page: Page, page_log: PageLog, site: str, admin: Headers, seeded: dict[str, int]
+) -> None:
+    sign_in(page, site, admin)
+    cookie = session_cookie(page, site)
+    assert cookie is not None
+    assert admin["Authorization"].removeprefix("Bearer ") not in cookie
+    assert {c["name"]: c["httpOnly"] for c in page.context.cookies(site)}["slo_session"]
+    page.click("form.signout button")
+    page.wait_for_url(f"{site}/login")
+    assert session_cookie(page, site) is None
+    page.goto(f"{site}/slos/{seeded['churn']}")
+    assert page.url.startswith(f"{site}/login?next=")
+    assert_clean(page_log)
+
+
+def test_another_sites_form_cannot_sign_the_browser_in(
+    browser: Browser, site: str, make_token: Callable[..., Headers], seeded: dict[str, int]
+) -> None:
+    """Login CSRF from a page on another origin (another loopback port), posted by a real
+    browser: refused, and the browser stays signed out."""
+    mallory = make_token("read", name="mallory")["Authorization"].removeprefix("Bearer ")
+    evil = FastAPI()
+    form = (
+        f'<!doctype html><html lang="en"><head><title>win</title></head><body>'
+        f'<form method="post" action="{site}/login"><input name="token" value="{mallory}">'
+        '<input name="next" value="/"><input name="csrf" value="guess">'
+        '<button id="go" type="submit">win a prize</button></form></body></html>'
+    )
+    evil.add_api_route("/", lambda: HTMLResponse(form), methods=["GET"])
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(f"{site}/login")  # the reader's own CSRF cookie is there: no help to evil
+        with serve_in_thread(evil) as elsewhere:
+            page.goto(elsewhere)
+            with page.expect_response(f"{site}/login") as answer:
+                page.click("#go")
+        assert answer.value.status == 403
+        assert "another site" in answer.value.text()
+        assert session_cookie(page, site) is None
+        page.goto(f"{site}/")
+        assert page.url.startswith(f"{site}/login?next=")
+    finally:
+        context.close()

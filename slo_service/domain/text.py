@@ -1,0 +1,32 @@
+"""Text a client sends that no store can keep: the NUL character.
+
+Postgres refuses U+0000 in text and in JSONB (the statement fails), while SQLite keeps it; so
+it is refused on input, on both backends alike, with the path of the value that holds it.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+NUL = "\x00"
+NUL_HELP = "must not contain the NUL character (\\u0000)"
+
+Path = tuple[str | int, ...]
+
+
+def find_nul(value: Any) -> Path | None:
+    """The path of a string in ``value`` that holds a NUL (of its mapping, for a key), or None
+    when none does. Walks with a stack of its own, so any nesting JSON allows is fine."""
+    pending: list[tuple[Path, Any]] = [((), value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return path
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                if isinstance(key, str) and NUL in key:
+                    return path
+                pending.append(((*path, key), child))
+        elif isinstance(item, list | tuple):
+            pending.extend(((*path, index), child) for index, child in enumerate(item))
+    return None
