@@ -37,12 +37,12 @@ import orjson
 from sqlalchemy import text
 
 from bench import load
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.db import make_engine, session_scope
 from slo_service.domain import drift, drift_columns
 from slo_service.domain.drift_columns import CategoricalColumn, Column, FeatureType, NumericColumn
 from slo_service.domain.scopes import Scope
-from slo_service.drift_schemas import BatchIn
+from slo_service.schemas.drift import BatchIn
 from slo_service.services import tokens
 
 T = TypeVar("T")

@@ -21,11 +21,11 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
 from bench.status import read_times
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.models import SliBlock
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import evaluation, slos
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource

@@ -18,12 +18,12 @@ from datetime import timedelta
 import httpx
 
 from bench import load
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
 from slo_service.domain.scopes import Scope
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import events, slos, summaries, tokens
 from slo_service.sources.base import NoQueryChecker
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from bench import load
 from bench.pages import progress, seed, settings_for, workdir_of
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.app import create_app
 from slo_service.db import make_engine
 

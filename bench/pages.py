@@ -46,8 +46,8 @@ from starlette.requests import Request
 
 from bench import load
 from bench.status import LAYOUT, stored_bytes
-from slo_service import schema
-from slo_service.api import pages
+from slo_service import migrate as schema
+from slo_service.api.pages import routes as pages
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope
@@ -56,7 +56,7 @@ from slo_service.domain.kinds import Budgeting
 from slo_service.domain.series import Buckets
 from slo_service.domain.windows import align
 from slo_service.models import SLO, Alert, SliBlock
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import buckets, overview, slos, summaries
 from slo_service.sources.base import NoQueryChecker
 from tests.support import browser

@@ -5,10 +5,10 @@ import os
 import time
 
 from bench import load
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.scopes import Scope
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import slos, tokens
 from slo_service.sources.base import NoQueryChecker
 

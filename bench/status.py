@@ -15,13 +15,13 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
 from slo_service.domain.series import Buckets
 from slo_service.models import SLO
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import buckets, slos, status
 from slo_service.sources.base import NoQueryChecker
 from tests.support.servers import postgres_cluster

@@ -7,7 +7,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from slo_service import __version__, schema
+from slo_service import __version__
+from slo_service import migrate as schema
 from slo_service.api import (
     audit,
     deployments,
@@ -17,23 +18,23 @@ from slo_service.api import (
     health,
     model_health,
     notifications,
-    pages,
     slos,
 )
 from slo_service.api.body_limit import BodyLimits, LimitedBodies
 from slo_service.api.errors import install as install_error_handlers
+from slo_service.api.pages import routes as pages
 from slo_service.api.security_headers import SecurityHeaders
 from slo_service.api.timing import TimedRequests
 from slo_service.api.url_guard import RefuseNulInUrls
 from slo_service.config import Settings
 from slo_service.db import make_engine
-from slo_service.exporters.metrics import KeptSloGauges, registry_for
 from slo_service.notify import registry
 from slo_service.notify.base import Notifier
 from slo_service.notify.egress import EgressPolicy
 from slo_service.scheduler import schedule
-from slo_service.services.gate_answers import Answers
-from slo_service.services.gate_cache import GateCache
+from slo_service.services.gate.answers import Answers
+from slo_service.services.gate.cache import GateCache
+from slo_service.services.metrics import KeptSloGauges, registry_for
 from slo_service.sources.base import SliSource
 from slo_service.sources.drift_store import DriftStoreSource
 from slo_service.sources.prometheus import PrometheusSource

@@ -20,11 +20,12 @@ from sqlalchemy import Engine
 
 from slo_service.config import Settings
 from slo_service.db import session_scope, utcnow
+from slo_service.demo import seed as demo
 from slo_service.domain.alerts import Backoff
-from slo_service.exporters.metrics import EVALUATION_SECONDS, EVALUATIONS, NOTIFICATIONS
 from slo_service.notify.base import Notifier
-from slo_service.services import demo, evaluation
-from slo_service.services.notifications import Sender, lease_for
+from slo_service.services import evaluation
+from slo_service.services.alerting.delivery import Sender, lease_for
+from slo_service.services.metrics import EVALUATION_SECONDS, EVALUATIONS, NOTIFICATIONS
 from slo_service.sources.base import SliSource
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import make_engine, metadata, session_scope

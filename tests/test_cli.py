@@ -17,15 +17,16 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.app import create_app
 from slo_service.cli import app
 from slo_service.config import Settings
 from slo_service.db import session_scope, utcnow
+from slo_service.demo import seed as demo
 from slo_service.domain.scopes import Scope
 from slo_service.models import SLO, PushEvent
-from slo_service.schemas import SLOCreate
-from slo_service.services import demo, sessions, tokens
+from slo_service.schemas.slo import SLOCreate
+from slo_service.services import sessions, tokens
 from slo_service.services import slos as slo_service
 from slo_service.sources.base import NoQueryChecker
 from tests.support.servers import free_port, serve_in_thread

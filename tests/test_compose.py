@@ -21,11 +21,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.api.health import router as health_router
 from slo_service.cli import app
 from slo_service.db import make_engine
-from slo_service.demo_exporter import IncidentKind, Simulator
+from slo_service.demo.exporter import IncidentKind, Simulator
 from slo_service.domain.windows import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.config import Settings
 from slo_service.db import Timeouts, make_engine
 from tests.support.servers import silent_listener

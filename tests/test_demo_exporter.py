@@ -22,8 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from typer.testing import CliRunner
 
-from slo_service.cli_demo import demo_exporter
-from slo_service.demo_exporter import (
+from slo_service.cli.demo import demo_exporter
+from slo_service.demo.exporter import (
     BUCKETS,
     FEATURE_UPDATE_SECONDS,
     MODELS,
@@ -414,7 +414,7 @@ def test_the_command_serves_until_sigterm() -> None:
     and SIGTERM (docker stop) ends it at once with exit 0."""
     port = free_port()
     script = (
-        "import typer; from slo_service.cli_demo import demo_exporter; typer.run(demo_exporter)"
+        "import typer; from slo_service.cli.demo import demo_exporter; typer.run(demo_exporter)"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", script, "--host", "127.0.0.1", "--port", str(port)],

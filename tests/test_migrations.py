@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.db import UTCDateTime, make_engine, metadata
 
 TABLES = {"slo", "api_token", "audit_log", "push_event"}

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from slo_service import schema
+from slo_service import migrate as schema
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,8 @@ from slo_service.db import utcnow
 from slo_service.domain import drift_columns
 from slo_service.domain.drift_columns import Column, FeatureType
 from slo_service.domain.text import NUL, NUL_HELP
-from slo_service.drift_schemas import (
+from slo_service.errors import BadRequest, InvalidInput
+from slo_service.schemas.drift import (
     BatchIn,
     BatchPublic,
     DriftPublic,
@@ -31,9 +32,9 @@ from slo_service.drift_schemas import (
     ReferenceIn,
     ReferencePublic,
 )
-from slo_service.errors import BadRequest, InvalidInput
-from slo_service.schemas import SLUG_PATTERN, Instant, error_responses, refuse_nul
-from slo_service.services import drift, drift_views
+from slo_service.schemas.slo import SLUG_PATTERN, Instant, error_responses, refuse_nul
+from slo_service.services.drift import store as drift
+from slo_service.services.drift import views as drift_views
 
 router = APIRouter(
     prefix="/drift/{service}", tags=["drift"], responses=error_responses(400, 401, 403, 413, 422)

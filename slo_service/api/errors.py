@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slo_service.config import Settings
 from slo_service.errors import InvalidInput, SloServiceError, Unauthorized, clean_message
-from slo_service.schemas import ErrorBody
+from slo_service.schemas.slo import ErrorBody
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = {

@@ -17,7 +17,8 @@ from slo_service.db import utcnow
 from slo_service.domain.gate import ChangeType
 from slo_service.domain.scopes import Scope
 from slo_service.errors import Forbidden
-from slo_service.gate_schemas import (
+from slo_service.repositories import policy as policy_repo
+from slo_service.schemas.gate import (
     FreezeCreate,
     FreezePublic,
     FreezesPublic,
@@ -28,11 +29,13 @@ from slo_service.gate_schemas import (
     ServicePolicyIn,
     ServicePolicyPublic,
 )
-from slo_service.repositories import policy as policy_repo
-from slo_service.schemas import SLUG_PATTERN, error_responses
-from slo_service.services import gate, gate_cache, policy, tokens
-from slo_service.services.gate_answers import Answers
-from slo_service.services.gate_cache import GateCache
+from slo_service.schemas.slo import SLUG_PATTERN, error_responses
+from slo_service.services import tokens
+from slo_service.services.gate import cache as gate_cache
+from slo_service.services.gate import policy
+from slo_service.services.gate import state as gate
+from slo_service.services.gate.answers import Answers
+from slo_service.services.gate.cache import GateCache
 from slo_service.services.tokens import Principal
 
 router = APIRouter(tags=["gate"])

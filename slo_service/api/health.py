@@ -8,11 +8,11 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.api.deps import Credentials, SessionDep, SettingsDep
 from slo_service.domain.scopes import Scope
-from slo_service.exporters.metrics import HEALTH, KeptSloGauges
 from slo_service.services import tokens
+from slo_service.services.metrics import HEALTH, KeptSloGauges
 
 router = APIRouter(tags=["health"])
 # The text format every Prometheus version reads (2.x does not know 1.0.0).

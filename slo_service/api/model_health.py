@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from slo_service.api.deps import Reader, SessionDep, SettingsDep
 from slo_service.db import utcnow
-from slo_service.drift_schemas import ModelHealthPublic
-from slo_service.schemas import SLUG_PATTERN, error_responses
+from slo_service.schemas.drift import ModelHealthPublic
+from slo_service.schemas.slo import SLUG_PATTERN, error_responses
 from slo_service.services import model_health
 from slo_service.sources.base import GaugeReader
 

@@ -9,7 +9,8 @@ from slo_service.api.deps import Admin, Reader, SessionDep, SettingsDep
 from slo_service.api.params import Offset, ServiceFilter
 from slo_service.db import utcnow
 from slo_service.notify.base import Notifier
-from slo_service.notify_schemas import (
+from slo_service.repositories import alerts as alert_repo
+from slo_service.schemas.notify import (
     AlertsPublic,
     ChannelTestResult,
     NotificationsPublic,
@@ -17,9 +18,8 @@ from slo_service.notify_schemas import (
     RoutePublic,
     RoutesPublic,
 )
-from slo_service.repositories import alerts as alert_repo
-from slo_service.schemas import error_responses
-from slo_service.services import routes
+from slo_service.schemas.slo import error_responses
+from slo_service.services.alerting import routes
 
 router = APIRouter(tags=["notifications"], responses=error_responses(401, 403))
 RouteRef = Annotated[str, Path(description="The route's id or name.")]

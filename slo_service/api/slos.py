@@ -19,8 +19,8 @@ from slo_service.domain.kinds import Kind
 from slo_service.domain.scopes import Scope, grants
 from slo_service.domain.windows import parse_duration
 from slo_service.errors import Forbidden
-from slo_service.exporters import openslo
-from slo_service.schemas import (
+from slo_service.integrations.openslo import convert as openslo
+from slo_service.schemas.slo import (
     ApplyRequest,
     ApplyResult,
     Duration,

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slo_service.exporters.metrics import HTTP_SECONDS
+from slo_service.services.metrics import HTTP_SECONDS
 
 
 class TimedRequests:

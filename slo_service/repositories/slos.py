@@ -19,6 +19,11 @@ def get(session: Session, slo_id: int, *, include_deleted: bool = False) -> SLO 
     return slo
 
 
+def any_exist(session: Session) -> bool:
+    """Whether the database holds any SLO, deleted ones included."""
+    return session.exec(select(SLO.id).limit(1)).first() is not None
+
+
 def get_many(session: Session, ids: Sequence[int]) -> dict[int, SLO]:
     """Live SLOs by id (those deleted meanwhile are left out)."""
     rows = session.exec(select(SLO).where(col(SLO.id).in_(ids), col(SLO.deleted_at).is_(None)))

@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from slo_service.config import Settings
 from slo_service.errors import InvalidInput
-from slo_service.exporters import openslo
+from slo_service.integrations.openslo import convert as openslo
 from slo_service.repositories import slos as slo_repo
-from slo_service.schemas import ApplyChange, ApplyResult, SLOCreate
+from slo_service.schemas.slo import ApplyChange, ApplyResult, SLOCreate
 from slo_service.services import slos
 from slo_service.sources.base import QueryChecker
 

@@ -5,9 +5,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from slo_service.gate_schemas import DeploymentCreate
 from slo_service.models import Deployment
 from slo_service.repositories import deployments as deployment_repo
+from slo_service.schemas.gate import DeploymentCreate
 
 
 def record(session: Session, data: DeploymentCreate, *, actor: str, now: datetime) -> Deployment:

@@ -13,20 +13,21 @@ from sqlmodel import Session
 from slo_service.domain.blocks import Layout, epoch
 from slo_service.domain.drift_columns import FeatureType
 from slo_service.domain.sli import SLI_ADAPTER, DriftStoreSli, ThresholdSli
-from slo_service.drift_schemas import (
+from slo_service.errors import NotFound
+from slo_service.models import SLO, DriftMeasurement
+from slo_service.repositories import drift as drift_repo
+from slo_service.repositories import policy as policy_repo
+from slo_service.repositories import slos as slo_repo
+from slo_service.schemas.drift import (
     AccuracyHealthPublic,
     DriftHealthPublic,
     FeatureHealthPublic,
     HealthSloPublic,
     ModelHealthPublic,
 )
-from slo_service.errors import NotFound
-from slo_service.models import SLO, DriftMeasurement
-from slo_service.repositories import drift as drift_repo
-from slo_service.repositories import policy as policy_repo
-from slo_service.repositories import slos as slo_repo
-from slo_service.schemas import SLOStatusPublic
-from slo_service.services import gate, status
+from slo_service.schemas.slo import SLOStatusPublic
+from slo_service.services import status
+from slo_service.services.gate import state as gate
 from slo_service.sources.base import GaugeReader, SourceError
 
 # Worst first: what the view's state is, and how its SLOs are ordered.

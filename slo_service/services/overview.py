@@ -23,7 +23,8 @@ from slo_service.models import SLO, GateFreeze
 from slo_service.repositories import alerts as alert_repo
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
-from slo_service.services import buckets, gate
+from slo_service.services import buckets
+from slo_service.services.gate import state as gate
 from slo_service.services.status import as_of
 
 PERIODS: dict[str, str] = {

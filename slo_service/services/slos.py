@@ -16,8 +16,10 @@ from slo_service.domain.windows import parse_window
 from slo_service.errors import Conflict, InvalidInput, NotFound
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
-from slo_service.schemas import SLOCreate, SLOPatch, SLOPublic
-from slo_service.services import alerting, audit, gate
+from slo_service.schemas.slo import SLOCreate, SLOPatch, SLOPublic
+from slo_service.services import audit
+from slo_service.services.alerting import follow as alerting
+from slo_service.services.gate import state as gate
 from slo_service.sources.base import QueryChecker
 
 # Fields of an SLO that a client writes, in the order they are shown.

@@ -25,7 +25,7 @@ from slo_service.domain.windows import (
 )
 from slo_service.models import SLO, ServicePolicy
 from slo_service.repositories import policy as policy_repo
-from slo_service.schemas import (
+from slo_service.schemas.slo import (
     AlertingStatusPublic,
     BudgetPublic,
     FiringTierPublic,
@@ -33,7 +33,8 @@ from slo_service.schemas import (
     TierPublic,
     WindowPublic,
 )
-from slo_service.services import buckets, gate
+from slo_service.services import buckets
+from slo_service.services.gate import state as gate
 
 # The time to exhaustion is given at the burn rate of this window: recent, but not a blip.
 EXHAUSTION_PACE = "1h"

@@ -10,7 +10,9 @@ from sqlmodel import Session
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO
 from slo_service.repositories import policy as policy_repo
-from slo_service.services import alerting, gate, status
+from slo_service.services import status
+from slo_service.services.alerting import follow as alerting
+from slo_service.services.gate import state as gate
 
 ACTOR = "evaluation"
 

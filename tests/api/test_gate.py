@@ -15,12 +15,13 @@ from sqlalchemy import Engine, delete
 
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
-from slo_service.gate_schemas import OverrideCreate
 from slo_service.models import ServiceGate
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
-from slo_service.services import evaluation, policy, tokens
-from slo_service.services import gate as gate_service
+from slo_service.schemas.gate import OverrideCreate
+from slo_service.services import evaluation, tokens
+from slo_service.services.gate import policy
+from slo_service.services.gate import state as gate_service
 from tests.api.test_events_status import minute_ago
 
 Headers = dict[str, str]

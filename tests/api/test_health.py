@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import make_engine

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from slo_service.db import session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import evaluation, model_health, slos
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource

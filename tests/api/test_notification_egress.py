@@ -22,9 +22,9 @@ from slo_service.config import Settings
 from slo_service.db import session_scope
 from slo_service.notify import registry
 from slo_service.notify.egress import IPAddress
-from slo_service.notify_schemas import RouteIn
-from slo_service.services import routes
-from slo_service.services.notifications import Sender
+from slo_service.schemas.notify import RouteIn
+from slo_service.services.alerting import routes
+from slo_service.services.alerting.delivery import Sender
 from tests.services.test_delivery import enqueue
 from tests.support.receivers import Listener, Receiver
 

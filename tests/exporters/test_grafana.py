@@ -14,8 +14,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from slo_service.cli_dashboards import dashboards_app
-from slo_service.exporters import grafana
+from slo_service.cli.dashboards import dashboards_app
+from slo_service.integrations.grafana import build as grafana
 from tests.support.metrics import backfill
 from tests.support.servers import prometheus_server
 

@@ -15,14 +15,14 @@ from typer.testing import CliRunner
 
 from slo_service.app import create_app
 from slo_service.cli import app
-from slo_service.cli_export import export
+from slo_service.cli.export import export
 from slo_service.config import Settings
 from slo_service.domain import alert_settings
 from slo_service.domain.burn import factor_of_share, nominal_length
 from slo_service.domain.windows import parse_duration, parse_window
 from slo_service.errors import InvalidInput, format_loc
-from slo_service.exporters.openslo import dump, from_openslo, to_openslo
-from slo_service.schemas import SLOCreate
+from slo_service.integrations.openslo.convert import dump, from_openslo, to_openslo
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import apply as apply_service
 from slo_service.services import slos
 from slo_service.sources.base import NoQueryChecker

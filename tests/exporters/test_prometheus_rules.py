@@ -20,14 +20,14 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from slo_service.cli import app
-from slo_service.cli_rules import rules_app
+from slo_service.cli.rules import rules_app
 from slo_service.db import session_scope
 from slo_service.domain import alert_settings
 from slo_service.domain.sli import SLI_ADAPTER
-from slo_service.exporters import prometheus_rules as rules
+from slo_service.integrations import prometheus_rules as rules
 from slo_service.models import SLO, ServicePolicy
 from slo_service.repositories import policy as policy_repo
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import slos
 from slo_service.sources.base import NoQueryChecker
 from tests.support.servers import free_port

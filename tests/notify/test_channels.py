@@ -16,7 +16,7 @@ from slo_service.notify.pagerduty import PagerDutyNotifier, pagerduty_event
 from slo_service.notify.posting import KNOWN_ERRORS
 from slo_service.notify.slack import SlackNotifier, slack_payload
 from slo_service.notify.webhook import WebhookNotifier, webhook_payload
-from slo_service.services.notifications import message_of
+from slo_service.services.alerting.delivery import message_of
 from tests.notify.test_payloads import (
     RESOLVED,
     ROUTING_KEY,

@@ -30,7 +30,7 @@ from slo_service.notify.webhook import (
     webhook_body,
     webhook_payload,
 )
-from slo_service.services.notifications import message_of
+from slo_service.services.alerting.delivery import message_of
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"  # 32 letters and digits, like PagerDuty's

@@ -15,10 +15,11 @@ from slo_service.domain.alerts import Backoff
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO, Alert
 from slo_service.notify import registry
-from slo_service.notify_schemas import RouteIn
-from slo_service.schemas import SLOCreate
-from slo_service.services import evaluation, events, routes, slos
-from slo_service.services.notifications import Sender
+from slo_service.schemas.notify import RouteIn
+from slo_service.schemas.slo import SLOCreate
+from slo_service.services import evaluation, events, slos
+from slo_service.services.alerting import routes
+from slo_service.services.alerting.delivery import Sender
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource
 from tests.support.receivers import LOOPBACK, Receiver

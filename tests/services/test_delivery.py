@@ -15,10 +15,10 @@ from slo_service.db import session_scope
 from slo_service.domain.alerts import Backoff
 from slo_service.models import Notification, NotificationRoute
 from slo_service.notify import registry
-from slo_service.notify_schemas import RouteIn
 from slo_service.repositories import alerts as alert_repo
-from slo_service.services import routes
-from slo_service.services.notifications import Sender
+from slo_service.schemas.notify import RouteIn
+from slo_service.services.alerting import routes
+from slo_service.services.alerting.delivery import Sender
 from tests.support.receivers import LOOPBACK, Receiver
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -11,17 +11,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.app import sources_for
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
+from slo_service.demo import seed as demo
 from slo_service.domain import drift_columns
 from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
 from slo_service.models import SLO, DriftBatch, PushEvent
 from slo_service.scheduler import DEMO_FEED_SECONDS, demo_feeder, feed_demo
-from slo_service.schemas import SLOCreate, SLOStatusPublic
-from slo_service.services import alerting, demo, drift, evaluation, events, slos, status
+from slo_service.schemas.slo import SLOCreate, SLOStatusPublic
+from slo_service.services import evaluation, events, slos, status
+from slo_service.services.alerting import follow as alerting
+from slo_service.services.drift import store as drift
 from slo_service.sources.base import NoQueryChecker
 
 T0 = datetime(2026, 11, 23, 10, 35, tzinfo=UTC)  # when the demo is seeded: on a 5-minute step

@@ -14,7 +14,7 @@ from slo_service.domain import drift_columns
 from slo_service.domain.blocks import Layout
 from slo_service.errors import Conflict
 from slo_service.models import DriftBatch, DriftReference
-from slo_service.services import drift
+from slo_service.services.drift import store as drift
 from tests.api.test_drift import batch_columns, reference_columns
 
 Writer = Callable[[Session], None]

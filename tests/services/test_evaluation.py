@@ -13,8 +13,9 @@ from slo_service.db import session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO
 from slo_service.repositories import policy as policy_repo
-from slo_service.schemas import SLOCreate, SLOStatusPublic
-from slo_service.services import evaluation, gate, history, slos, status
+from slo_service.schemas.slo import SLOCreate, SLOStatusPublic
+from slo_service.services import evaluation, history, slos, status
+from slo_service.services.gate import state as gate
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource
 from tests.support.metrics import MODELS, Scenario

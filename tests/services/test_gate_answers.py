@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from slo_service.domain.gate import ChangeType, ServiceState, decide
-from slo_service.services.gate_answers import Answers, public
+from slo_service.services.gate.answers import Answers, public
 from tests.domain.test_gate import NOW, SPENT, override, slo
 
 BASE = "https://slo.example.com"

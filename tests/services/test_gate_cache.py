@@ -7,7 +7,7 @@ from sqlalchemy import Engine, create_engine
 
 from slo_service.domain.gate import ServiceState
 from slo_service.repositories.tokens import Credentials
-from slo_service.services.gate_cache import GateCache, Versioned, renew
+from slo_service.services.gate.cache import GateCache, Versioned, renew
 
 TTL = 10.0
 STATE = ServiceState("churn")

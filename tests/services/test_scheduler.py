@@ -18,7 +18,7 @@ from slo_service.db import session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
-from slo_service.schemas import SLOCreate
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import evaluation, slos
 from slo_service.sources.base import NoQueryChecker
 from slo_service.sources.prometheus import PrometheusSource

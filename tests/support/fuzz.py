@@ -29,7 +29,7 @@ import httpx
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slo_service import schema
+from slo_service import migrate as schema
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope

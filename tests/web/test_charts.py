@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from slo_service.web.charts import Marker, budget_bar, sparkline, state_of, time_chart
+from slo_service.api.pages.charts import Marker, budget_bar, sparkline, state_of, time_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2024, 11, 1, tzinfo=UTC)

@@ -1,1 +1,0 @@
-"""The SLA pages: templates, static assets and server-side charts."""
