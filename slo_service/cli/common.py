@@ -13,6 +13,7 @@ from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.errors import clean_message
 
+CLI_ACTOR = "cli"  # who the audit log says changed what from the command line
 EXIT_INVALID = 1
 EXIT_UNREACHABLE = 3
 

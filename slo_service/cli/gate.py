@@ -1,10 +1,95 @@
-"""The gate's answer as text for a CI log: the decision first, then each SLO with its budget
-and burn rates, then what to do (wait, override, or an exempt change type)."""
+"""``slo-service gate``: ask the deploy gate whether a service may deploy, for CI.
+
+The answer prints as text for a CI log (the decision first, then each SLO with its budget
+and burn rates, then what to do: wait, override, or an exempt change type) or as JSON."""
 
 import json
 from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
 
+import httpx
+import typer
+from pydantic import ValidationError
+
+from slo_service.cli.common import EXIT_INVALID, EXIT_UNREACHABLE, fail
+from slo_service.domain.gate import ChangeType, Decision
 from slo_service.schemas.gate import GatePublic, GateReasonPublic
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def gate(
+    service: Annotated[str, typer.Option(help="The service (model) to deploy.")],
+    url: Annotated[
+        str, typer.Option(envvar="SLO_API_URL", help="The slo-service to ask.")
+    ] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="SLO_API_TOKEN", help="A token with the gate scope (CI's)."),
+    ] = None,
+    change_type: Annotated[
+        ChangeType,
+        typer.Option(
+            help="What is deployed; exempt types (by default rollback, security) pass freezes."
+        ),
+    ] = ChangeType.FEATURE,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for scripts.")
+    ] = OutputFormat.TEXT,
+    strict: Annotated[bool, typer.Option(help="Fail on warn too, not only on deny.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 10.0,
+) -> None:
+    """Ask the deploy gate whether SERVICE may deploy; for CI, before deploying.
+
+    Exit 0: allow, or warn (a warning is printed). Exit 1: deny, or warn with --strict.
+    Exit 3: the service could not be asked (unreachable, or it answered an error: bad token,
+    unknown service...). The reasons go to stdout.
+    """
+    answer = _ask_gate(url, token, service, change_type, timeout)
+    if output is OutputFormat.JSON:
+        typer.echo(answer.model_dump_json(indent=2))
+    else:
+        typer.echo("\n".join(render(answer, base_url=url)))
+    if answer.decision == Decision.WARN:
+        typer.secho(
+            f"warning: {service}: deploying with its error budget at risk"
+            + (" (--strict: failing)" if strict else ""),
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+    if answer.decision == Decision.DENY or (strict and answer.decision == Decision.WARN):
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _ask_gate(
+    url: str, token: str | None, service: str, change_type: ChangeType, timeout: float
+) -> GatePublic:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    params = {"service": service, "change_type": str(change_type)}
+    endpoint = f"{url.rstrip('/')}/api/v1/gate"
+    try:
+        response = httpx.get(endpoint, params=params, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise fail(f"gate: {url} unreachable: {exc}", EXIT_UNREACHABLE) from None
+    if response.status_code != 200:
+        try:
+            detail = response.json()["detail"]
+        except (ValueError, KeyError, TypeError):
+            detail = response.text[:500]
+        raise fail(
+            f"gate: {url} answered {response.status_code}: {detail}", EXIT_UNREACHABLE
+        ) from None
+    try:
+        return GatePublic.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise fail(
+            f"gate: {url} did not answer like slo-service: {exc}", EXIT_UNREACHABLE
+        ) from None
+
 
 _MARK = {"allow": "ok  ", "warn": "WARN", "deny": "DENY"}
 # Burn rates worth reading in a log: the page tiers' long windows, the day, and three days.
