@@ -38,7 +38,7 @@ from slo_service.domain.kinds import Kind, build_sli
 from slo_service.domain.sli import LatencySli, RatioSli, ThresholdSli
 from tests.support.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_764_000_000.0  # a fixed start: the simulation depends on nothing but its inputs
 SPECS = {spec.name: spec for spec in MODELS}
 
