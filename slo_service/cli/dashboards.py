@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from slo_service.cli.common import fail
-from slo_service.integrations.grafana import build as grafana
+from slo_service.integrations import grafana
 
 dashboards_app = typer.Typer(
     help="Grafana dashboards of the SLOs and the ML metrics.",

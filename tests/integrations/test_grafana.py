@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slo_service.cli.dashboards import dashboards_app
-from slo_service.integrations.grafana import build as grafana
+from slo_service.integrations import grafana
 from tests.support.metrics import backfill
 from tests.support.servers import prometheus_server
 
