@@ -8,10 +8,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# What building the wheel reads: the project metadata, its readme and the package.
+# What building the wheel reads: the project metadata, its readme, the package, and the
+# migrations and page templates the wheel carries inside the package.
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY slo_service ./slo_service
+COPY migrations ./migrations
+COPY web ./web
 RUN pip install . \
     && rm -rf /src \
     && useradd --system --uid 10001 --user-group --create-home --home-dir /home/slo slo

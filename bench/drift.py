@@ -37,7 +37,7 @@ import orjson
 from sqlalchemy import text
 
 from bench import load
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.db import make_engine, session_scope
 from slo_service.domain import drift, drift_columns
 from slo_service.domain.drift_columns import CategoricalColumn, Column, FeatureType, NumericColumn
@@ -124,7 +124,7 @@ def csv_body(columns: Columns) -> bytes:
 
 def admin_token(url: str) -> str:
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     with session_scope(engine) as session:
         _, token = tokens.create(
             session, name=f"bench-drift-{time.time_ns()}", scopes=[Scope.ADMIN], actor="bench"

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
 from bench.status import read_times
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.models import SliBlock
@@ -209,7 +209,7 @@ def main() -> None:
         prometheus_server(workdir / "prometheus", tsdb=workdir / "tsdb") as url,
         database(workdir, args.sqlite) as (engine, sqlite_path),
     ):
-        schema.upgrade(engine)
+        migrate.upgrade(engine)
         ids = create_slos(engine, models, args.window)
         source = PrometheusSource(url, timeout=120)
         report["cold_backfill"] = timed_cycle(engine, source, end + 60)

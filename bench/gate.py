@@ -18,7 +18,7 @@ from datetime import timedelta
 import httpx
 
 from bench import load
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
@@ -57,7 +57,7 @@ def seed(url: str, count: int) -> str:
     with only the gate scope."""
     rng = random.Random(7)
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     with session_scope(engine) as session:
         _, token = tokens.create(
             session, name=f"bench-gate-{time.time_ns()}", scopes=[Scope.GATE], actor="bench"

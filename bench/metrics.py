@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from bench import load
 from bench.pages import progress, seed, settings_for, workdir_of
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.app import create_app
 from slo_service.db import make_engine
 
@@ -72,7 +72,7 @@ def scrapes(engine: Engine, url: str, *, ttl: float, count: int) -> dict[str, fl
 
 def run(url: str, args: argparse.Namespace) -> tuple[str, Path | None]:
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     workdir = None if args.database_url else workdir_of(engine)
     slo_count = args.services * args.slos_per_service
     progress(f"seeding {args.services} services x {args.slos_per_service} SLOs, {args.days} days")

@@ -46,7 +46,7 @@ from starlette.requests import Request
 
 from bench import load
 from bench.status import LAYOUT, stored_bytes
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.api.pages import routes as pages
 from slo_service.app import create_app
 from slo_service.config import Settings
@@ -417,7 +417,7 @@ def run(url: str, args: argparse.Namespace) -> tuple[str, Path | None]:
     """The figures as a table, and the directory to remove afterwards."""
     load_before = os.getloadavg()[0]
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     workdir = None if args.database_url else workdir_of(engine)
     progress(f"seeding {args.services} services x {args.slos_per_service} SLOs, {args.days} days")
     started = time.perf_counter()

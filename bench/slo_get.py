@@ -5,7 +5,7 @@ import os
 import time
 
 from bench import load
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.scopes import Scope
 from slo_service.schemas.slo import SLOCreate
@@ -15,7 +15,7 @@ from slo_service.sources.base import NoQueryChecker
 
 def seed(url: str, count: int) -> tuple[str, list[int]]:
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     with session_scope(engine) as session:
         _, token = tokens.create(
             session, name=f"bench-{time.time_ns()}", scopes=[Scope.READ], actor="bench"

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
@@ -97,7 +97,7 @@ def main() -> None:
             else f"sqlite:///{sqlite_path}"
         )
         engine = make_engine(url)
-        schema.upgrade(engine)
+        migrate.upgrade(engine)
         now = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
         started = time.perf_counter()
         ids = seed(engine, args.slos, now)

@@ -7,8 +7,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from slo_service import __version__
-from slo_service import migrate as schema
+from slo_service import __version__, migrate, resources
 from slo_service.api import (
     audit,
     deployments,
@@ -23,7 +22,9 @@ from slo_service.api import (
 from slo_service.api.body_limit import BodyLimits, LimitedBodies
 from slo_service.api.errors import install as install_error_handlers
 from slo_service.api.pages import routes as pages
+from slo_service.api.pages.render import RenderedCache
 from slo_service.api.security_headers import SecurityHeaders
+from slo_service.api.state import AppState, state_of
 from slo_service.api.timing import TimedRequests
 from slo_service.api.url_guard import RefuseNulInUrls
 from slo_service.config import Settings
@@ -71,10 +72,10 @@ def notifiers_for(settings: Settings) -> dict[str, Notifier]:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs the evaluation scheduler while the app serves, if the settings say so."""
-    settings: Settings = app.state.settings
+    state = state_of(app)
     scheduler = (
-        schedule(app.state.engine, app.state.sources, app.state.notifiers, settings)
-        if settings.scheduler
+        schedule(state.engine, state.sources, state.notifiers, state.settings)
+        if state.settings.scheduler
         else None
     )
     if scheduler is not None:
@@ -92,19 +93,26 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = FastAPI(
         title="slo-service", version=__version__, description=DESCRIPTION, lifespan=_lifespan
     )
-    app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url, settings.database_timeouts)
-    app.state.schema_heads = schema.heads()
-    prometheus = str(settings.prometheus_url)
-    app.state.checker = PrometheusChecker(prometheus, timeout=settings.prometheus_timeout_seconds)
-    app.state.sources = sources_for(settings, app.state.engine)
-    app.state.gauges = app.state.sources["prometheus"]
-    app.state.notifiers = notifiers_for(settings)
-    app.state.pages_cache = pages.RenderedCache()
-    app.state.gate_cache = GateCache(app.state.engine, ttl=settings.gate_cache_seconds)
-    app.state.gate_answers = Answers(str(settings.public_base_url))
-    app.state.metrics = KeptSloGauges(
-        registry_for(app.state.engine, settings.layout), ttl=settings.metrics_cache_seconds
+    engine = engine or make_engine(settings.database_url, settings.database_timeouts)
+    sources = sources_for(settings, engine)
+    prometheus = sources["prometheus"]
+    assert isinstance(prometheus, PrometheusSource)
+    app.state.slo = AppState(
+        settings=settings,
+        engine=engine,
+        schema_heads=migrate.heads(),
+        checker=PrometheusChecker(
+            str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
+        ),
+        sources=sources,
+        gauges=prometheus,
+        notifiers=notifiers_for(settings),
+        pages_cache=RenderedCache(),
+        gate_cache=GateCache(engine, ttl=settings.gate_cache_seconds),
+        gate_answers=Answers(str(settings.public_base_url)),
+        metrics=KeptSloGauges(
+            registry_for(engine, settings.layout), ttl=settings.metrics_cache_seconds
+        ),
     )
     install_error_handlers(app)  # first: its 500s must be answers to every other middleware
     app.add_middleware(RefuseNulInUrls)
@@ -123,7 +131,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=resources.web() / "static"), name="static")
     app.add_exception_handler(pages.SignIn, pages.sign_in_redirect)
     # Inside the timing, so that refused bodies are timed too (as 413s).
     app.add_middleware(

@@ -1,6 +1,5 @@
 """Settings of the service, read from the environment (prefix ``SLO_``) and nowhere else."""
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -201,9 +200,3 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql+psycopg://")):
             raise ValueError("must be an sqlite:/// or postgresql+psycopg:// URL")
         return value
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()

@@ -1,7 +1,9 @@
 """Engine, sessions and the transaction boundary.
 
 The request's session dependency (``api.deps``) and the CLI's ``session_scope`` own the
-transaction: they commit when the work succeeded and roll back otherwise. Nothing else commits.
+transaction: they commit when the work succeeded and roll back otherwise. Services only
+flush. Background work (evaluation, delivering notifications, the gate's cache renewal, the
+demo's feed) has no request around it and opens its own ``session_scope`` per unit of work.
 """
 
 from collections.abc import Iterator

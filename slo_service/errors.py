@@ -16,8 +16,12 @@ messages.
 """
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from slo_service import unknown_fields
 
 
 class SloServiceError(Exception):
@@ -78,15 +82,22 @@ class InvalidInput(SloServiceError):
         exc: ValidationError,
         prefix: Sequence[str | int] = (),
         hidden: Collection[str] = (),
+        model: Any = None,
     ) -> "InvalidInput":
-        """Re-home pydantic's errors under ``prefix``, leaving out union tags in ``hidden``."""
+        """Re-home pydantic's errors under ``prefix``, leaving out union tags in ``hidden``.
+        ``model`` is what was validated (found from the error's title when left out), so that
+        an unknown field's message can name the field meant."""
+        errors = exc.errors()
+        root = model
+        if root is None and any(e["type"] == unknown_fields.EXTRA_FORBIDDEN for e in errors):
+            root = unknown_fields.model_named(exc.title)
         return cls(
             [
                 (
                     (*prefix, *(part for part in err["loc"] if part not in hidden)),
-                    clean_message(err["msg"]),
+                    pydantic_message(err, root),
                 )
-                for err in exc.errors()
+                for err in errors
             ]
         )
 
@@ -109,3 +120,11 @@ def format_loc(loc: Sequence[str | int]) -> str:
 def clean_message(message: str) -> str:
     """pydantic prefixes messages of validators' ValueErrors with "Value error, "; drop it."""
     return message.removeprefix("Value error, ")
+
+
+def pydantic_message(error: ErrorDetails, root: Any) -> str:
+    """The message of one pydantic error of input validated as ``root`` (a model, an
+    annotation, or ``None`` when unknown): an unknown field says which field was meant."""
+    if error["type"] == unknown_fields.EXTRA_FORBIDDEN:
+        return unknown_fields.message(root, error["loc"])
+    return clean_message(error["msg"])

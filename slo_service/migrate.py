@@ -63,6 +63,13 @@ def heads() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
+def revisions() -> set[str]:
+    """Every revision the package's migrations know (a database at another one was migrated
+    by a newer version)."""
+    scripts = ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    return {script.revision for script in scripts}
+
+
 def current(engine: Engine) -> set[str]:
     with engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads())

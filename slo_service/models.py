@@ -1,4 +1,7 @@
-"""Database tables. The API's shapes live in ``schemas``; these are storage only."""
+"""Database tables. The API's shapes live in ``schemas``; these are storage only.
+
+Long because every table is here, side by side: the schema reads as one piece, Alembic's
+autogenerate sees all of it from one import, and each table is a short declaration."""
 
 from datetime import datetime
 from typing import Any

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import make_engine, metadata, session_scope
@@ -74,7 +74,7 @@ def engine(
     """A migrated database of each backend, shared by the session's tests."""
     url = database_factory(request.param, "slo_api")
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     yield engine
     engine.dispose()
 

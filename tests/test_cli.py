@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.app import create_app
 from slo_service.cli import app
 from slo_service.config import Settings
@@ -185,7 +185,7 @@ def test_migrate_up_and_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SLO_DATABASE_URL", f"sqlite:///{tmp_path / 'm.db'}")
     up = runner.invoke(app, ["migrate"])
     assert up.exit_code == 0, up.output
-    (head,) = schema.heads()
+    (head,) = migrate.heads()
     assert f"schema at {head}" in up.output
     down = runner.invoke(app, ["migrate", "base", "--down"])
     assert down.exit_code == 0, down.output

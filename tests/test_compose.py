@@ -21,11 +21,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.api.health import router as health_router
 from slo_service.cli import app
 from slo_service.db import make_engine
-from slo_service.demo.exporter import IncidentKind, Simulator
+from slo_service.demo.simulation import IncidentKind, Simulator
 from slo_service.domain.windows import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,7 +246,7 @@ def test_the_demo_slos_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     """alerting/example-slos.yaml as slo-service applies it in the container, on a new database."""
     url = f"sqlite:///{tmp_path / 'compose.db'}"
     engine = make_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     engine.dispose()
     monkeypatch.setenv("SLO_DATABASE_URL", url)
     monkeypatch.setenv("SLO_PROMETHEUS_URL", "http://127.0.0.1:9")  # nothing listens

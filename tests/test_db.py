@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from slo_service import migrate as schema
+from slo_service import migrate as migrations
 from slo_service.config import Settings
 from slo_service.db import Timeouts, make_engine
 from tests.support.servers import silent_listener
@@ -69,7 +69,7 @@ def test_migrations_are_not_cut_by_the_statement_timeout(db: Engine) -> None:
 
     def migrate() -> None:
         try:
-            schema.upgrade(timed)
+            migrations.upgrade(timed)
         except BaseException as exc:  # reported by the test's thread below
             failures.append(exc)
 

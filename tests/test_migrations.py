@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.db import UTCDateTime, make_engine, metadata
 
 TABLES = {"slo", "api_token", "audit_log", "push_event"}
@@ -22,26 +22,26 @@ TABLES = {"slo", "api_token", "audit_log", "push_event"}
 def test_up_down_up(backend: str, database_factory: Callable[[str, str], str]) -> None:
     engine = make_engine(database_factory(backend, "slo_migrations"))
     try:
-        assert schema.current(engine) == set()
-        schema.upgrade(engine)
-        assert schema.current(engine) == schema.heads()
+        assert migrate.current(engine) == set()
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == migrate.heads()
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as connection:
             drift = compare_metadata(MigrationContext.configure(connection), metadata)
         assert drift == [], f"models and migrations disagree: {drift}"
 
-        schema.downgrade(engine, "base")
-        assert schema.current(engine) == set()
+        migrate.downgrade(engine, "base")
+        assert migrate.current(engine) == set()
         assert not TABLES & set(inspect(engine).get_table_names())
 
-        schema.upgrade(engine)
-        assert schema.current(engine) == schema.heads()
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == migrate.heads()
     finally:
         engine.dispose()
 
 
 def test_revision_files_are_dated() -> None:
-    config = schema.alembic_config()
+    config = migrate.alembic_config()
     for revision in ScriptDirectory.from_config(config).walk_revisions():
         filename = revision.path.rsplit("/", 1)[-1]
         assert filename[:16].replace("_", "").replace("-", "").isdigit(), filename
@@ -176,16 +176,16 @@ def test_0007_merges_per_tier_alerts_without_sending_anything(
 ) -> None:
     engine = make_engine(database_factory(backend, "slo_migration_0007"))
     try:
-        schema.upgrade(engine, "0006")
-        assert schema.current(engine) == {"0006"}
+        migrate.upgrade(engine, "0006")
+        assert migrate.current(engine) == {"0006"}
         with engine.begin() as connection:
             _seed_0006(connection)
             assert _count_notifications(connection) == 1
 
         before = datetime.now(UTC)
-        schema.upgrade(engine, "0007")
+        migrate.upgrade(engine, "0007")
         after = datetime.now(UTC)
-        assert schema.current(engine) == {"0007"}
+        assert migrate.current(engine) == {"0007"}
 
         with engine.connect() as connection:
             alerts = {
@@ -277,8 +277,8 @@ def test_0007_merges_per_tier_alerts_without_sending_anything(
         ):
             connection.execute(ALERT_0007.insert().values(page))
 
-        schema.downgrade(engine, "0006")
-        assert schema.current(engine) == {"0006"}
+        migrate.downgrade(engine, "0006")
+        assert migrate.current(engine) == {"0006"}
         with engine.connect() as connection:
             assert "long_window" in {c["name"] for c in inspect(connection).get_columns("alert")}
             windows = {
@@ -294,7 +294,7 @@ def test_0007_merges_per_tier_alerts_without_sending_anything(
             }
             assert _count_notifications(connection) == 1
 
-        schema.upgrade(engine, "0007")  # again: nothing to do
-        assert schema.current(engine) == {"0007"}
+        migrate.upgrade(engine, "0007")  # again: nothing to do
+        assert migrate.current(engine) == {"0007"}
     finally:
         engine.dispose()

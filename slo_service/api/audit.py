@@ -7,7 +7,9 @@ from fastapi import APIRouter, Query
 from slo_service.api.deps import Admin, SessionDep
 from slo_service.api.params import Offset
 from slo_service.repositories import audit as audit_repo
-from slo_service.schemas.slo import AuditEntriesPublic, AuditEntryPublic, Instant, error_responses
+from slo_service.schemas.audit import AuditEntriesPublic, AuditEntryPublic
+from slo_service.schemas.common import Instant
+from slo_service.schemas.errors import error_responses
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=error_responses(401, 403, 422))
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query, status
 from slo_service.api.deps import Deployer, Reader, SessionDep
 from slo_service.api.params import Offset, ServiceFilter
 from slo_service.db import utcnow
+from slo_service.schemas.errors import error_responses
 from slo_service.schemas.gate import DeploymentCreate, DeploymentPublic, DeploymentsPublic
-from slo_service.schemas.slo import error_responses
 from slo_service.services import deployments
 
 router = APIRouter(prefix="/deployments", tags=["gate"], responses=error_responses(401, 403, 422))

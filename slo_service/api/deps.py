@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 from sqlmodel import Session
 
+from slo_service.api.state import state_of
 from slo_service.config import Settings
 from slo_service.db import finish, new_session
 from slo_service.domain.scopes import Scope, may_record_deploys
@@ -22,14 +22,13 @@ from slo_service.sources.base import QueryChecker, SliSource
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return state_of(request.app).settings
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request, committed after the route returns and before the response is
     sent, rolled back on any error. Opening it does no I/O; ending it runs in the thread pool."""
-    engine: Engine = request.app.state.engine
+    engine = state_of(request.app).engine
     session = new_session(engine)
     try:
         yield session
@@ -40,13 +39,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def get_checker(request: Request) -> QueryChecker:
-    checker: QueryChecker = request.app.state.checker
-    return checker
+    return state_of(request.app).checker
 
 
 async def get_sources(request: Request) -> dict[str, SliSource]:
-    sources: dict[str, SliSource] = request.app.state.sources
-    return sources
+    return state_of(request.app).sources
 
 
 SourcesDep = Annotated[dict[str, SliSource], Depends(get_sources)]

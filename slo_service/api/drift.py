@@ -23,6 +23,7 @@ from slo_service.domain import drift_columns
 from slo_service.domain.drift_columns import Column, FeatureType
 from slo_service.domain.text import NUL, NUL_HELP
 from slo_service.errors import BadRequest, InvalidInput
+from slo_service.schemas.common import SLUG_PATTERN, Instant, refuse_nul
 from slo_service.schemas.drift import (
     BatchIn,
     BatchPublic,
@@ -32,7 +33,7 @@ from slo_service.schemas.drift import (
     ReferenceIn,
     ReferencePublic,
 )
-from slo_service.schemas.slo import SLUG_PATTERN, Instant, error_responses, refuse_nul
+from slo_service.schemas.errors import error_responses
 from slo_service.services.drift import store as drift
 from slo_service.services.drift import views as drift_views
 

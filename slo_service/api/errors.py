@@ -13,9 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slo_service.config import Settings
+from slo_service import unknown_fields
+from slo_service.api.state import state_of
 from slo_service.errors import InvalidInput, SloServiceError, Unauthorized, clean_message
-from slo_service.schemas.slo import ErrorBody
+from slo_service.schemas.errors import ErrorBody
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = {
@@ -43,18 +44,28 @@ def problems_body(exc: InvalidInput) -> dict[str, Any]:
     }
 
 
-def _from_request_validation(exc: RequestValidationError) -> InvalidInput:
-    """pydantic's errors, with body fields named from the body's root (``params.threshold_ms``)."""
+def _from_request_validation(exc: RequestValidationError, body: Any) -> InvalidInput:
+    """pydantic's errors, with body fields named from the body's root (``params.threshold_ms``);
+    an unknown body field is looked up in ``body``, the model the route validates it as."""
     problems = []
     for error in exc.errors():
         loc = list(error["loc"])
-        if loc and loc[0] == "body":
+        in_body = bool(loc) and loc[0] == "body"
+        if in_body:
             loc = loc[1:]
         message = clean_message(error["msg"])
+        if error["type"] == unknown_fields.EXTRA_FORBIDDEN:
+            message = unknown_fields.message(body if in_body else None, loc)
         if error["type"] == "json_invalid":
             message = f"the body is not valid JSON: {error.get('ctx', {}).get('error', message)}"
         problems.append((loc, message))
     return InvalidInput(problems)
+
+
+def _body_model(request: Request) -> Any:
+    """The model (or annotation) the matched route validates its body as; ``None`` without."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    return None if field is None else field.field_info.annotation
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
@@ -153,12 +164,13 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(problems_body(_from_request_validation(exc)), status_code=422)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _from_request_validation(exc, _body_model(request))
+        return JSONResponse(problems_body(problems), status_code=422)
 
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
-        settings: Settings = request.app.state.settings
+        settings = state_of(request.app).settings
         if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
             seconds = settings.database_statement_timeout_seconds
             log.error("database statement cancelled after %s s: %s", seconds, exc.orig)
@@ -170,7 +182,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeout)
     async def no_free_connection(request: Request, exc: PoolTimeout) -> JSONResponse:
-        seconds = request.app.state.settings.database_pool_timeout_seconds
+        seconds = state_of(request.app).settings.database_pool_timeout_seconds
         log.error("no free database connection after %s s: %s", seconds, exc)
         return _unavailable(
             f"every database connection of this process is in use (waited {seconds:g} s for "

@@ -5,7 +5,8 @@ from fastapi import APIRouter
 from slo_service.api.deps import SessionDep, SettingsDep, Writer
 from slo_service.db import utcnow
 from slo_service.errors import InvalidInput
-from slo_service.schemas.slo import EventsIn, EventsResult, error_responses
+from slo_service.schemas.errors import error_responses
+from slo_service.schemas.events import EventsIn, EventsResult
 from slo_service.services import events
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))

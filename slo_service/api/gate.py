@@ -12,12 +12,14 @@ from sqlalchemy import Engine
 
 from slo_service.api.deps import Admin, Credentials, Reader, SessionDep, bearer_token, require
 from slo_service.api.params import Offset
-from slo_service.config import Settings
+from slo_service.api.state import state_of
 from slo_service.db import utcnow
 from slo_service.domain.gate import ChangeType
 from slo_service.domain.scopes import Scope
 from slo_service.errors import Forbidden
 from slo_service.repositories import policy as policy_repo
+from slo_service.schemas.common import SLUG_PATTERN
+from slo_service.schemas.errors import error_responses
 from slo_service.schemas.gate import (
     FreezeCreate,
     FreezePublic,
@@ -29,12 +31,10 @@ from slo_service.schemas.gate import (
     ServicePolicyIn,
     ServicePolicyPublic,
 )
-from slo_service.schemas.slo import SLUG_PATTERN, error_responses
 from slo_service.services import tokens
 from slo_service.services.gate import cache as gate_cache
 from slo_service.services.gate import policy
 from slo_service.services.gate import state as gate
-from slo_service.services.gate.answers import Answers
 from slo_service.services.gate.cache import GateCache
 from slo_service.services.tokens import Principal
 
@@ -85,20 +85,17 @@ async def gate_decision(
     SLO_GATE_CACHE_SECONDS old); 404 for a service without SLOs, so that a misspelt name
     fails the pipeline instead of passing it.
     """
-    settings: Settings = request.app.state.settings
-    cache: GateCache = request.app.state.gate_cache
+    app = state_of(request.app)
+    cache, public_read = app.gate_cache, app.settings.public_read
     plaintext = bearer_token(request)
-    public_read = settings.public_read
     asked = gate.ask_cached(cache, plaintext, service, public_read=public_read)
     if asked is None:
-        engine: Engine = request.app.state.engine
-        read = partial(gate.ask, engine, cache, plaintext, service, public_read=public_read)
+        read = partial(gate.ask, app.engine, cache, plaintext, service, public_read=public_read)
         asked = await anyio.to_thread.run_sync(read, limiter=_READERS)
     _caller, state = asked
     if cache.renewal_due():
-        _renew_in_background(cache, request.app.state.engine)
-    answers: Answers = request.app.state.gate_answers
-    body = answers.json(state, change_type, utcnow())
+        _renew_in_background(cache, app.engine)
+    body = app.gate_answers.json(state, change_type, utcnow())
     # Rendered by ``Answers`` from GatePublic (FastAPI would validate it again to no end).
     return Response(body, media_type="application/json")
 

@@ -5,14 +5,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.api.deps import Credentials, SessionDep, SettingsDep
+from slo_service.api.state import state_of
 from slo_service.domain.scopes import Scope
 from slo_service.services import tokens
-from slo_service.services.metrics import HEALTH, KeptSloGauges
+from slo_service.services.metrics import HEALTH
 
 router = APIRouter(tags=["health"])
 # The text format every Prometheus version reads (2.x does not know 1.0.0).
@@ -28,10 +28,10 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Not ready: the body says why."}})
 def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database answers and its schema is at the newest migration."""
-    engine: Engine = request.app.state.engine
-    expected: set[str] = request.app.state.schema_heads
+    state = state_of(request.app)
+    engine, expected = state.engine, state.schema_heads
     try:
-        current = schema.current(engine)
+        current = migrate.current(engine)
     except SQLAlchemyError as exc:
         reason = f"database unreachable: {type(exc).__name__}"
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
@@ -69,5 +69,5 @@ def metrics(request: Request) -> Response:
     they may be that much older than the database; the process's own counters and histograms
     (evaluations, notifications, HTTP requests) are always live. Needs no token unless
     SLO_METRICS_TOKEN_REQUIRED is on (then: a token with the read scope)."""
-    gauges: KeptSloGauges = request.app.state.metrics
+    gauges = state_of(request.app).metrics
     return Response(gauges.text() + generate_latest(HEALTH), media_type=TEXT_FORMAT)

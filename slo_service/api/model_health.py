@@ -5,9 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 
 from slo_service.api.deps import Reader, SessionDep, SettingsDep
+from slo_service.api.state import state_of
 from slo_service.db import utcnow
+from slo_service.schemas.common import SLUG_PATTERN
 from slo_service.schemas.drift import ModelHealthPublic
-from slo_service.schemas.slo import SLUG_PATTERN, error_responses
+from slo_service.schemas.errors import error_responses
 from slo_service.services import model_health
 from slo_service.sources.base import GaugeReader
 
@@ -15,8 +17,7 @@ router = APIRouter(prefix="/services", tags=["health"], responses=error_response
 
 
 async def get_gauges(request: Request) -> GaugeReader:
-    gauges: GaugeReader = request.app.state.gauges
-    return gauges
+    return state_of(request.app).gauges
 
 
 @router.get("/{service}/health")

@@ -7,9 +7,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from slo_service.api.deps import Admin, Reader, SessionDep, SettingsDep
 from slo_service.api.params import Offset, ServiceFilter
+from slo_service.api.state import state_of
 from slo_service.db import utcnow
 from slo_service.notify.base import Notifier
 from slo_service.repositories import alerts as alert_repo
+from slo_service.schemas.errors import error_responses
 from slo_service.schemas.notify import (
     AlertsPublic,
     ChannelTestResult,
@@ -18,7 +20,6 @@ from slo_service.schemas.notify import (
     RoutePublic,
     RoutesPublic,
 )
-from slo_service.schemas.slo import error_responses
 from slo_service.services.alerting import routes
 
 router = APIRouter(tags=["notifications"], responses=error_responses(401, 403))
@@ -26,8 +27,7 @@ RouteRef = Annotated[str, Path(description="The route's id or name.")]
 
 
 async def get_notifiers(request: Request) -> dict[str, Notifier]:
-    notifiers: dict[str, Notifier] = request.app.state.notifiers
-    return notifiers
+    return state_of(request.app).notifiers
 
 
 Notifiers = Annotated[dict[str, Notifier], Depends(get_notifiers)]

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Query
 
 from slo_service.domain.ids import MAX_ID
-from slo_service.schemas.slo import SLUG_PATTERN
+from slo_service.schemas.common import SLUG_PATTERN
 
 Offset = Annotated[
     int,

@@ -19,21 +19,12 @@ from slo_service.domain.kinds import Kind
 from slo_service.domain.scopes import Scope, grants
 from slo_service.domain.windows import parse_duration
 from slo_service.errors import Forbidden
-from slo_service.integrations.openslo import convert as openslo
-from slo_service.schemas.slo import (
-    ApplyRequest,
-    ApplyResult,
-    Duration,
-    ErrorBody,
-    HistoryPublic,
-    Instant,
-    SLOCreate,
-    SLOPatch,
-    SLOPublic,
-    SLOsPublic,
-    SLOStatusPublic,
-    error_responses,
-)
+from slo_service.integrations.openslo import write as openslo_write
+from slo_service.schemas.apply import ApplyRequest, ApplyResult
+from slo_service.schemas.common import Duration, Instant
+from slo_service.schemas.errors import ErrorBody, error_responses
+from slo_service.schemas.slo import SLOCreate, SLOPatch, SLOPublic, SLOsPublic
+from slo_service.schemas.status import HistoryPublic, SLOStatusPublic
 from slo_service.services import apply as apply_service
 from slo_service.services import evaluation, history, slos
 from slo_service.services import status as slo_status_service
@@ -103,10 +94,10 @@ def get_slo(
     public = slos.to_public(slos.resolve(session, slo_ref))
     if output == "json":
         return public
-    documents = openslo.to_openslo(
+    documents = openslo_write.to_openslo(
         public.model_dump(mode="json"), bucket_seconds=settings.layout.bucket_seconds
     )
-    return Response(openslo.dump(documents), media_type="application/yaml")
+    return Response(openslo_write.dump(documents), media_type="application/yaml")
 
 
 @router.get("/{slo_ref}/status")

@@ -14,7 +14,10 @@ from slo_service.cli.rules import rules_app
 from slo_service.cli.tokens import token_app
 
 app = typer.Typer(
-    help="SLOs and error budgets for ML models in production.",
+    help="SLOs and error budgets for ML models in production.\n\n"
+    "Exit codes: 0 done; 1 invalid input, or refused; 2 the command line is wrong; 3 the "
+    "database (or the server asked) is unreachable; 4 the database lacks the code's schema: "
+    "run `slo-service migrate`.",
     no_args_is_help=True,
     add_completion=False,
 )

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from slo_service.cli.common import fail
-from slo_service.demo.exporter import MODELS, DemoExporter, Incident, Simulator
+from slo_service.demo.exporter import DemoExporter
+from slo_service.demo.simulation import MODELS, Incident, Simulator
 from slo_service.domain.windows import parse_duration
 
 _Handler = Callable[[int, FrameType | None], Any] | int

@@ -12,7 +12,8 @@ import yaml
 from slo_service.cli.common import EXIT_UNREACHABLE, database, fail, settings_or_exit
 from slo_service.db import session_scope
 from slo_service.errors import InvalidInput, format_loc
-from slo_service.integrations.openslo import convert as openslo
+from slo_service.integrations.openslo import common as openslo_common
+from slo_service.integrations.openslo import write as openslo_write
 from slo_service.repositories import slos as slo_repo
 from slo_service.services import slos
 
@@ -77,7 +78,7 @@ def export(
             )
         for who, reason in refused.items():
             typer.secho(f"skipped {who}: {reason}", err=True, fg=typer.colors.YELLOW)
-        text = openslo.dump(documents) if documents else ""
+        text = openslo_write.dump(documents) if documents else ""
         count -= len(refused)
     if out is None:
         typer.echo(text, nl=False)
@@ -153,8 +154,8 @@ def _openslo(
         who = f"{public['service']}:{public['name']}"
         if url is None:
             try:
-                documents += openslo.to_openslo(
-                    public, bucket_seconds=bucket or openslo.DEFAULT_BUCKET_SECONDS
+                documents += openslo_write.to_openslo(
+                    public, bucket_seconds=bucket or openslo_common.DEFAULT_BUCKET_SECONDS
                 )
             except InvalidInput as exc:
                 refused[who] = "; ".join(

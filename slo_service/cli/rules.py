@@ -8,7 +8,7 @@ import typer
 
 from slo_service.cli.common import database, fail, settings_or_exit
 from slo_service.db import session_scope
-from slo_service.integrations import prometheus_rules
+from slo_service.integrations.prometheus_rules import build, files
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
 
@@ -48,12 +48,12 @@ def export(
         rows = slo_repo.live_in_services(session, [service]) if service else slo_repo.live(session)
         # The services' policies give their SLOs min_events and no_data_for, as in the service.
         policies = policy_repo.policies(session, sorted({row.service for row in rows}))
-        result = prometheus_rules.export(
+        result = build.export(
             rows,
             base_url=str(settings.public_base_url),
             service_alerting={name: policy.alerting for name, policy in policies.items()},
         )
-    texts = {name: prometheus_rules.render(name, groups) for name, groups in result.groups.items()}
+    texts = {name: files.render(name, groups) for name, groups in result.groups.items()}
     stale = _stale(out, keep=set(texts), only=service)
     _refuse_hand_written(out, texts)
     for name, text in texts.items():
@@ -74,7 +74,7 @@ def export(
 def _generated(path: Path) -> bool:
     try:
         with path.open() as file:
-            return prometheus_rules.is_generated(file.readline())
+            return files.is_generated(file.readline())
     except OSError:
         return False
 

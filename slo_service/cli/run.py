@@ -2,12 +2,14 @@
 and its schema."""
 
 import gc
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy import Engine, make_url
 
-from slo_service import migrate as schema
+from slo_service import migrate as migrations
 from slo_service.app import create_app, notifiers_for, sources_for
 from slo_service.cli.common import (
     EXIT_INVALID,
@@ -15,6 +17,7 @@ from slo_service.cli.common import (
     fail,
     settings_or_exit,
 )
+from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.demo import seed as demo
 from slo_service.domain.windows import parse_duration
@@ -39,17 +42,11 @@ def serve(
 ) -> None:
     """Run the API; it migrates first (SLO_MIGRATE_ON_START) and evaluates SLOs (SLO_SCHEDULER)."""
     settings = settings_or_exit()
-    with database(settings) as engine:
+    with database(settings, migrated=False) as engine:
         if settings.migrate_on_start:
-            schema.upgrade(engine)
+            migrations.upgrade(engine)
         if demo_data:
-            with session_scope(engine) as session:
-                created = demo.seed(session, now=utcnow(), layout=settings.layout)
-            typer.echo(
-                f"demo: created service {demo.SERVICE!r} with {len(demo.DEMO_SLOS)} SLOs"
-                if created
-                else "demo: the database is not empty; left it as it is"
-            )
+            typer.echo(_seed_demo(engine, settings))
             typer.echo("demo: for a token, run: slo-service token create --name me --scopes admin")
     engine = make_engine(settings.database_url, settings.database_timeouts)
     application = create_app(settings, engine=engine)
@@ -67,6 +64,22 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_level="info")
     finally:
         feeder.shutdown(wait=True)
+
+
+def _seed_demo(engine: Engine, settings: Settings) -> str:
+    """Seed the demo on an empty database; what was done (the SLOs counted as stored, not as
+    listed in the seed), or how to start afresh."""
+    with session_scope(engine) as session:
+        if demo.seed(session, now=utcnow(), layout=settings.layout):
+            count = len(slo_repo.live_in_services(session, [demo.SERVICE]))
+            return f"demo: created service {demo.SERVICE!r} with {count} SLOs"
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database).absolute()
+        afresh = f"stop the service, delete {path} and its -wal and -shm files if any, start again"
+    else:
+        afresh = "stop the service, point SLO_DATABASE_URL at an empty database, start again"
+    return f"demo: the database is not empty; left it as it is (to start the demo afresh: {afresh})"
 
 
 def worker() -> None:
@@ -130,9 +143,9 @@ def migrate(
     down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION instead.")] = False,
 ) -> None:
     """Bring the database schema (SLO_DATABASE_URL) to a revision, head by default."""
-    with database(settings_or_exit()) as engine:
+    with database(settings_or_exit(), migrated=False) as engine:
         if down:
-            schema.downgrade(engine, revision)
+            migrations.downgrade(engine, revision)
         else:
-            schema.upgrade(engine, revision)
-        typer.echo(f"schema at {', '.join(sorted(schema.current(engine))) or 'base (empty)'}")
+            migrations.upgrade(engine, revision)
+        typer.echo(f"schema at {', '.join(sorted(migrations.current(engine))) or 'base (empty)'}")

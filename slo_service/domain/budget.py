@@ -1,4 +1,4 @@
-"""Error-budget math over (good, total) sums (DESIGN.md, "Math"). Pure, never rounded.
+"""Error-budget math over (good, total) sums. Pure, never rounded.
 
 Objective ``o`` in (0, 1); budget ``E = 1 - o``. Over a window with ``G`` good of ``T``:
 SLI = G / T; consumed = (1 - SLI) / E; remaining = 1 - consumed (negative when overspent);

@@ -1,4 +1,4 @@
-"""The deploy gate (DESIGN.md, "Error-budget policy and the deploy gate"). Pure.
+"""The deploy gate's decision from an error-budget policy. Pure.
 
 Per SLO of a service: ``deny`` when its remaining budget is at or below its freeze threshold,
 ``warn`` at or below its warn threshold or while a page-tier alert fires, ``allow`` otherwise.

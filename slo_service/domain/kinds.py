@@ -1,7 +1,8 @@
 """SLO kinds as templates: a kind and its params expand into an explicit SLI spec.
 
-The metric names are those ML serving code exports (DESIGN.md, "The five ML SLO kinds"); any
-field of the expanded spec can be overridden, or the whole spec replaced, through ``sli``.
+The metric names are those ML serving code exports (the README's "SLOs" section lists
+them); any field of the expanded spec can be overridden, or the whole spec replaced, through
+``sli``.
 """
 
 import re
@@ -176,7 +177,7 @@ def _validate_sli(value: Mapping[str, Any]) -> SliSpec:
     except ValidationError as exc:
         tags = {"prometheus:ratio", "prometheus:latency", "prometheus:threshold"}
         raise InvalidInput.from_pydantic(
-            exc, ("sli",), hidden=tags | {"drift_store", "push"}
+            exc, ("sli",), hidden=tags | {"drift_store", "push"}, model=SliSpec
         ) from None
 
 

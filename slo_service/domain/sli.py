@@ -1,4 +1,5 @@
-"""The SLI spec: how an SLO's good and total are measured (DESIGN.md, "The SLI spec")."""
+"""The SLI spec: how an SLO's good and total are measured (the README's "SLOs" section
+shows each type)."""
 
 import math
 from typing import Annotated, Any, Literal

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _UNITS["w"] = 7 * _UNITS["d"]
+# format_duration also writes seconds, which parse_duration does not read.
+_UNIT_SECONDS = {"s": 1} | {unit: int(size.total_seconds()) for unit, size in _UNITS.items()}
 _DURATION = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
 
 MIN_ROLLING = timedelta(hours=1)
@@ -109,10 +111,14 @@ def align(at: datetime, bucket: timedelta) -> datetime:
     return datetime.fromtimestamp(stamp - stamp % seconds, UTC)
 
 
-def format_duration(length: timedelta) -> str:
-    """The shortest of ``Nw``/``Nd``/``Nh``/``Nm`` that states ``length`` exactly."""
-    minutes = int(length.total_seconds()) // 60
-    for unit, size in (("w", 7 * 1440), ("d", 1440), ("h", 60)):
-        if minutes % size == 0:
-            return f"{minutes // size}{unit}"
-    return f"{minutes}m"
+def format_duration(length: timedelta, units: str = "wdhm") -> str:
+    """The shortest text of ``length``: a whole number of the largest of ``units`` (letters of
+    ``wdhms``) that states it exactly, after rounding it down to the smallest of them.
+
+    The default units are those ``parse_duration`` reads; a format that knows seconds, or no
+    weeks (``28d``, not ``4w``), passes its own.
+    """
+    sizes = sorted(((_UNIT_SECONDS[unit], unit) for unit in units), reverse=True)
+    smallest = sizes[-1][0]
+    seconds = int(length.total_seconds()) // smallest * smallest
+    return next(f"{seconds // size}{unit}" for size, unit in sizes if seconds % size == 0)

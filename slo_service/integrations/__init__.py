@@ -1,1 +1,2 @@
-"""integrations."""
+"""What slo-service gives other tools and reads from them: OpenSLO documents, Prometheus
+rules, Grafana dashboards."""

@@ -15,6 +15,7 @@ from slo_service.models import (
     DriftReference,
     DriftReferenceFeature,
 )
+from slo_service.repositories._live import is_live
 
 
 def latest_reference(session: Session, service: str) -> DriftReference | None:
@@ -178,9 +179,7 @@ def readings(session: Session, service: str, *, start: datetime, end: datetime) 
 
 def drift_slos(session: Session) -> Sequence[SLO]:
     """Live timeslice SLOs: those measured from the drift store are among them."""
-    return session.exec(
-        select(SLO).where(col(SLO.deleted_at).is_(None), col(SLO.budgeting) == "timeslices")
-    ).all()
+    return session.exec(select(SLO).where(is_live(SLO), col(SLO.budgeting) == "timeslices")).all()
 
 
 def rewind(session: Session, slo_ids: Sequence[int], *, to: datetime) -> None:

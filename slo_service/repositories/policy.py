@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from slo_service.domain.ids import storable
 from slo_service.models import SLO, GateFreeze, GateOverride, ServiceGate, ServicePolicy
+from slo_service.repositories._live import is_live
 
 
 def policies(session: Session, services: Iterable[str]) -> dict[str, ServicePolicy]:
@@ -44,7 +45,7 @@ def save(session: Session, row: ServicePolicy | GateFreeze | GateOverride) -> No
 
 def has_slos(session: Session, service: str) -> bool:
     """Whether the service has a live SLO."""
-    has_slo = select(SLO.id).where(SLO.service == service, col(SLO.deleted_at).is_(None))
+    has_slo = select(SLO.id).where(SLO.service == service, is_live(SLO))
     return session.exec(has_slo.limit(1)).first() is not None
 
 

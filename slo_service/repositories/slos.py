@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from slo_service.domain.ids import storable
 from slo_service.models import SLO
+from slo_service.repositories._live import is_live
 
 
 def get(session: Session, slo_id: int, *, include_deleted: bool = False) -> SLO | None:
@@ -26,46 +27,42 @@ def any_exist(session: Session) -> bool:
 
 def get_many(session: Session, ids: Sequence[int]) -> dict[int, SLO]:
     """Live SLOs by id (those deleted meanwhile are left out)."""
-    rows = session.exec(select(SLO).where(col(SLO.id).in_(ids), col(SLO.deleted_at).is_(None)))
+    rows = session.exec(select(SLO).where(col(SLO.id).in_(ids), is_live(SLO)))
     return {slo.id: slo for slo in rows.all() if slo.id is not None}
 
 
 def get_by_name(session: Session, *, service: str, name: str) -> SLO | None:
-    statement = select(SLO).where(
-        SLO.service == service, SLO.name == name, col(SLO.deleted_at).is_(None)
-    )
+    statement = select(SLO).where(SLO.service == service, SLO.name == name, is_live(SLO))
     return session.exec(statement).first()
 
 
 def find_by_name(session: Session, name: str) -> Sequence[SLO]:
     """Live SLOs named ``name`` in any service."""
-    statement = select(SLO).where(SLO.name == name, col(SLO.deleted_at).is_(None))
+    statement = select(SLO).where(SLO.name == name, is_live(SLO))
     return session.exec(statement.order_by(col(SLO.id))).all()
 
 
 def measured_ids(session: Session) -> list[int]:
     """Live SLOs that evaluation measures (all but pushed ones), by id."""
-    statement = select(SLO.id).where(
-        col(SLO.deleted_at).is_(None), col(SLO.sli)["source"].as_string() != "push"
-    )
+    statement = select(SLO.id).where(is_live(SLO), col(SLO.sli)["source"].as_string() != "push")
     return [i for i in session.exec(statement.order_by(col(SLO.id))).all() if i is not None]
 
 
 def services(session: Session) -> list[str]:
     """Names of the services that have live SLOs, sorted."""
-    statement = select(SLO.service).where(col(SLO.deleted_at).is_(None)).distinct()
+    statement = select(SLO.service).where(is_live(SLO)).distinct()
     return sorted(session.exec(statement).all())
 
 
 def live_in_services(session: Session, services: Sequence[str]) -> Sequence[SLO]:
-    statement = select(SLO).where(col(SLO.service).in_(services), col(SLO.deleted_at).is_(None))
+    statement = select(SLO).where(col(SLO.service).in_(services), is_live(SLO))
     return session.exec(statement.order_by(col(SLO.id))).all()
 
 
 def _filters(
     service: str | None, kind: str | None, labels: Mapping[str, str]
 ) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [col(SLO.deleted_at).is_(None)]
+    conditions: list[ColumnElement[bool]] = [is_live(SLO)]
     if service is not None:
         conditions.append(col(SLO.service) == service)
     if kind is not None:
@@ -116,7 +113,7 @@ def _due(due: datetime, now: datetime) -> list[ColumnElement[bool]]:
     before ``due``, pushed ones last summarized before ``due``."""
     pushed = col(SLO.sli)["source"].as_string() == "push"
     return [
-        col(SLO.deleted_at).is_(None),
+        is_live(SLO),
         or_(
             and_(~pushed, or_(col(SLO.evaluated_until).is_(None), col(SLO.evaluated_until) < due)),
             and_(pushed, or_(col(SLO.last_success_at).is_(None), col(SLO.last_success_at) < due)),
@@ -132,9 +129,7 @@ def count_due(session: Session, *, due: datetime, now: datetime) -> int:
 
 def live(session: Session) -> Sequence[SLO]:
     """Every live SLO, by id."""
-    return session.exec(
-        select(SLO).where(col(SLO.deleted_at).is_(None)).order_by(col(SLO.id))
-    ).all()
+    return session.exec(select(SLO).where(is_live(SLO)).order_by(col(SLO.id))).all()
 
 
 def claim_due(

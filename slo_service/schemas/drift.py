@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from slo_service.domain.drift_columns import FeatureType
 from slo_service.domain.ids import MAX_ID
-from slo_service.schemas.slo import FiringTierPublic, Instant, refuse_nul
+from slo_service.schemas.common import Instant, refuse_nul
+from slo_service.schemas.status import FiringTierPublic
 
 FEATURE = Field(min_length=1, max_length=200)
 COLUMNS_HELP = (

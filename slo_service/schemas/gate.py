@@ -1,5 +1,5 @@
 """API shapes of the error-budget policy: the gate's answer, service policies, freezes,
-overrides and deploy records (the SLO shapes are in ``schemas``)."""
+overrides and deploy records (the SLO shapes are in ``schemas.slo`` and ``schemas.policy``)."""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from slo_service.domain.gate import Cause, ChangeType, Decision
-from slo_service.schemas.slo import AlertingDefaults, GatePolicy, Instant, Slug, _Input
+from slo_service.schemas.common import Input, Instant, Slug
+from slo_service.schemas.policy import AlertingDefaults, GatePolicy
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 
@@ -108,7 +109,7 @@ class GatePublic(BaseModel):
     decided_at: datetime
 
 
-class ServicePolicyIn(_Input):
+class ServicePolicyIn(Input):
     """A service's error-budget policy."""
 
     gate: GatePolicy = Field(
@@ -135,7 +136,7 @@ class ServicePolicyPublic(BaseModel):
     updated_by: str | None
 
 
-class OverrideCreate(_Input):
+class OverrideCreate(Input):
     reason: Reason = Field(description="Why deploys must go through, for the audit log.")
     expires_at: Instant = Field(description="When it ends: at most 7 days from now.")
     change_type: ChangeType | None = Field(
@@ -144,11 +145,11 @@ class OverrideCreate(_Input):
     ticket: str | None = Field(default=None, max_length=200, description="e.g. INC-1234")
 
 
-class FreezeCreate(_Input):
+class FreezeCreate(Input):
     reason: Reason
 
 
-class DeploymentCreate(_Input):
+class DeploymentCreate(Input):
     service: Slug
     version: str = Field(min_length=1, max_length=200)
     commit: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{7,64}$")

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from slo_service.domain.ids import MAX_ID
-from slo_service.schemas.slo import Duration, LabelKey, Slug, _Input
+from slo_service.schemas.common import Duration, Input, LabelKey, Slug
 
 Severity = Literal["page", "ticket"]
 CHANNEL_NAME_MAX = 200
@@ -34,7 +34,7 @@ def _channel_type(value: dict[str, Any]) -> dict[str, Any]:
 ChannelIn = Annotated[dict[str, Any], AfterValidator(_channel_type)]
 
 
-class RouteIn(_Input):
+class RouteIn(Input):
     """A route: what it matches, and the channels that get it."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

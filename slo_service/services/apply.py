@@ -14,9 +14,11 @@ from sqlmodel import Session
 
 from slo_service.config import Settings
 from slo_service.errors import InvalidInput
-from slo_service.integrations.openslo import convert as openslo
+from slo_service.integrations.openslo import common as openslo_common
+from slo_service.integrations.openslo import read as openslo_read
 from slo_service.repositories import slos as slo_repo
-from slo_service.schemas.slo import ApplyChange, ApplyResult, SLOCreate
+from slo_service.schemas.apply import ApplyChange, ApplyResult
+from slo_service.schemas.slo import SLOCreate
 from slo_service.services import slos
 from slo_service.sources.base import QueryChecker
 
@@ -39,19 +41,18 @@ def parse_yaml(text: str, *, bucket_seconds: int | None = None) -> list[Item]:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
         raise InvalidInput.at((), f"not valid YAML: {exc}") from None
-    flags = [openslo.is_openslo(document) for document in documents]
+    flags = [openslo_read.is_openslo(document) for document in documents]
     if any(flags):
         if not all(flags):
             number = flags.index(False) + 1
             raise InvalidInput.at(
                 (f"document {number}",),
                 "not OpenSLO: a file holds native SLOs or OpenSLO documents "
-                f"(apiVersion: {openslo.API_VERSION}), not both",
+                f"(apiVersion: {openslo_common.API_VERSION}), not both",
             )
         bucket = bucket_seconds if bucket_seconds is not None else _bucket_seconds()
-        return [
-            Item(where, spec) for where, spec in openslo.convert(documents, bucket_seconds=bucket)
-        ]
+        converted = openslo_read.convert(documents, bucket_seconds=bucket)
+        return [Item(where, spec) for where, spec in converted]
     items: list[Item] = []
     for number, document in enumerate(documents, start=1):
         where = f"document {number}"
@@ -82,7 +83,7 @@ def _bucket_seconds() -> int:
     try:
         return Settings().bucket_seconds
     except ValidationError:
-        return openslo.DEFAULT_BUCKET_SECONDS
+        return openslo_common.DEFAULT_BUCKET_SECONDS
 
 
 def _prepare(items: Sequence[Item], checker: QueryChecker) -> list[slos.Columns]:

@@ -19,7 +19,7 @@ from slo_service.errors import InvalidInput, SloServiceError
 from slo_service.models import SLO
 from slo_service.repositories import events as event_repo
 from slo_service.repositories import slos as slo_repo
-from slo_service.schemas.slo import EventIn
+from slo_service.schemas.events import EventIn
 from slo_service.services import buckets, slos
 
 MAX_FUTURE = timedelta(minutes=5)

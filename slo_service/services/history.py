@@ -28,7 +28,7 @@ from slo_service.domain.windows import (
 from slo_service.errors import InvalidInput
 from slo_service.models import SLO
 from slo_service.repositories import blocks as block_repo
-from slo_service.schemas.slo import HistoryPointPublic, HistoryPublic
+from slo_service.schemas.status import HistoryPointPublic, HistoryPublic
 from slo_service.services import buckets
 from slo_service.services.status import as_of
 

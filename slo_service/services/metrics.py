@@ -10,7 +10,6 @@ health (``HEALTH``) is rendered at every scrape, so its counters are always live
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -20,6 +19,7 @@ from sqlmodel import Session
 
 from slo_service.db import utcnow
 from slo_service.domain.blocks import Layout
+from slo_service.domain.summary import Summary
 from slo_service.repositories import alerts as alert_repo
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
@@ -87,21 +87,24 @@ class SloCollector(Collector):
         }
         for slo in slos:
             labels = [slo.service, slo.name, slo.kind]
-            summary = slo.summary or {}
             gauges["objective"].add_metric(labels, slo.objective)
-            for name, key in (("sli", "sli"), ("error_budget_remaining", "remaining")):
-                if summary.get(key) is not None:
-                    gauges[name].add_metric(labels, summary[key])
-            for window, rate in (summary.get("burn_rates") or {}).items():
+            summary = Summary.of(slo.summary)
+            if summary is None:
+                continue
+            for name, value in (
+                ("sli", summary.sli),
+                ("error_budget_remaining", summary.remaining),
+            ):
+                if value is not None:
+                    gauges[name].add_metric(labels, value)
+            for window, rate in summary.burn_rates.items():
                 if rate is not None:
                     gauges["burn_rate"].add_metric([*labels, window], rate)
-            for tier in summary.get("tiers") or []:
-                tier_key = [tier["severity"], tier["long_window"], tier["short_window"]]
-                firing_now = float(tier["firing"])
-                gauges["alert_firing"].add_metric([*labels, *tier_key], firing_now)
-            if summary.get("evaluated_at"):
-                at = datetime.fromisoformat(summary["evaluated_at"]).timestamp()
-                gauges["evaluated_timestamp_seconds"].add_metric(labels, at)
+            for tier in summary.tiers:
+                tier_key = [tier.severity, tier.long_window, tier.short_window]
+                gauges["alert_firing"].add_metric([*labels, *tier_key], float(tier.firing))
+            at = summary.evaluated_at.timestamp()
+            gauges["evaluated_timestamp_seconds"].add_metric(labels, at)
         yield from gauges.values()
         services = GaugeMetricFamily(
             "slo_service_frozen",

@@ -25,7 +25,7 @@ from slo_service.schemas.drift import (
     HealthSloPublic,
     ModelHealthPublic,
 )
-from slo_service.schemas.slo import SLOStatusPublic
+from slo_service.schemas.status import SLOStatusPublic
 from slo_service.services import status
 from slo_service.services.gate import state as gate
 from slo_service.sources.base import GaugeReader, SourceError

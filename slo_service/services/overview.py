@@ -18,6 +18,7 @@ from slo_service.domain import budget as math
 from slo_service.domain.blocks import Layout, epoch
 from slo_service.domain.gate import Policy
 from slo_service.domain.kinds import Budgeting
+from slo_service.domain.summary import Summary
 from slo_service.domain.windows import Span, align, parse_timezone, parse_window, period
 from slo_service.models import SLO, GateFreeze
 from slo_service.repositories import alerts as alert_repo
@@ -132,7 +133,8 @@ def _row(
     alerts: int,
 ) -> Row:
     counts, remaining = curve[-1]
-    burn = (slo.summary or {}).get("burn_rates", {}).get("1h")
+    summary = Summary.of(slo.summary)
+    burn = summary.burn_rates.get("1h") if summary else None
     state: str = math.state(remaining, warn_threshold=policy.warn_threshold)
     if remaining is not None and remaining <= policy.freeze_threshold:
         state = "exhausted"

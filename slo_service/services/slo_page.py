@@ -12,7 +12,7 @@ from slo_service.domain.sli import SLI_ADAPTER, DriftStoreSli, LatencySli, Ratio
 from slo_service.models import SLO, Alert, Deployment
 from slo_service.repositories import alerts as alert_repo
 from slo_service.repositories import deployments as deploy_repo
-from slo_service.schemas.slo import HistoryPublic, SLOStatusPublic, TierPublic
+from slo_service.schemas.status import HistoryPublic, SLOStatusPublic, TierPublic
 from slo_service.services import history, status
 from slo_service.services.gate import state as gate
 from slo_service.sources import plan

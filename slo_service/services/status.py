@@ -25,7 +25,7 @@ from slo_service.domain.windows import (
 )
 from slo_service.models import SLO, ServicePolicy
 from slo_service.repositories import policy as policy_repo
-from slo_service.schemas.slo import (
+from slo_service.schemas.status import (
     AlertingStatusPublic,
     BudgetPublic,
     FiringTierPublic,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from slo_service.domain.blocks import Layout
+from slo_service.domain.summary import Summary, SummaryTier
 from slo_service.models import SLO
 from slo_service.repositories import policy as policy_repo
 from slo_service.services import status
@@ -27,23 +28,27 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
     for slo in slos:
         assert slo.id is not None
         current = current_of[slo.id]
-        slo.summary = {
-            "evaluated_at": now.isoformat(),
-            "evaluated_until": current.evaluated_until and current.evaluated_until.isoformat(),
-            "sli": current.sli,
-            "remaining": current.error_budget.remaining,
-            "consumed": current.error_budget.consumed,
-            "burn_rates": current.burn_rates,
-            "paging": any(alert.severity == "page" for alert in current.alerts),
-            "tiers": [
-                tier.model_dump(
-                    include={"severity", "long_window", "short_window", "factor", "firing"}
+        slo.summary = Summary(
+            evaluated_at=now,
+            evaluated_until=current.evaluated_until,
+            sli=current.sli,
+            remaining=current.error_budget.remaining,
+            consumed=current.error_budget.consumed,
+            burn_rates=current.burn_rates,
+            paging=any(alert.severity == "page" for alert in current.alerts),
+            tiers=tuple(
+                SummaryTier(
+                    severity=tier.severity,
+                    long_window=tier.long_window,
+                    short_window=tier.short_window,
+                    factor=tier.factor,
+                    firing=tier.firing,
                 )
                 for tier in current.alerting.tiers
-            ],
-            "state": current.state,
-            "time_to_exhaustion_seconds": current.time_to_exhaustion_seconds,
-        }
+            ),
+            state=current.state,
+            time_to_exhaustion_seconds=current.time_to_exhaustion_seconds,
+        ).stored()
         if slo.sli.get("source") == "push":
             # Pushed buckets are written as events arrive: summarizing is their evaluation.
             slo.last_success_at = now

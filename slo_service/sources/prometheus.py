@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 MAX_POINTS = 10_000
 
 
+class SeveralSeries(SourceError):
+    """A query that must give one series gave several: the error names the SLI's field."""
+
+
 def split_histogram(histogram: str) -> tuple[str, str]:
     """``name{a="b"}`` → (``name``, ``a="b"``)."""
     name, _, matchers = histogram.partition("{")
@@ -257,7 +261,7 @@ class _Round:
                 self.fetched[query] = series
             elif len(series) > 1:
                 labels = "; ".join(str(labels) for labels, _ in series[:3])
-                self.fetched[query] = SourceError(
+                self.fetched[query] = SeveralSeries(
                     f"the query returns {len(series)} series where one is expected ({labels}); "
                     "aggregate it, e.g. with sum() or max()"
                 )
@@ -276,7 +280,7 @@ class _Round:
         key: object = (need.group, need.model) if need.group and need.model else need.alone
         found = self.fetched[key]
         if isinstance(found, SourceError):
-            raise SourceError(f"{field}: {found}") if "series where one" in str(found) else found
+            raise SourceError(f"{field}: {found}") if isinstance(found, SeveralSeries) else found
         return np.full(self.marks, np.nan) if found is None else found
 
     def _assemble(self, request: Request, needs: dict[str, Need]) -> Answer:

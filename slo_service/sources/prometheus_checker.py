@@ -14,6 +14,7 @@ from urllib3.util.retry import Retry
 from slo_service.domain.sli import LatencySli, RatioSli, SliSpec, ThresholdSli
 from slo_service.sources.base import Problem
 from slo_service.sources.prometheus import selector, split_histogram
+from slo_service.sources.prometheus_http import wrong_address
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,20 @@ class PrometheusChecker:
         for field, query in queries_of(sli):
             try:
                 self._client.custom_query(query, params={"time": at})
+            except (requests.JSONDecodeError, KeyError, TypeError):
+                # custom_query reads response.json()["data"]["result"] from any 200 answer.
+                self._not_checked(
+                    "answers /api/v1/query with something other than Prometheus's JSON"
+                )
+                return problems
             except requests.RequestException as exc:
                 log.info("Prometheus at %s unreachable, query checked locally: %s", self._url, exc)
                 return problems
             except PrometheusApiClientException as exc:
                 status, reason = rejection(exc)
+                if status == 404 or 200 <= status < 300:
+                    self._not_checked(f"answers {status} to /api/v1/query")
+                    return problems
                 if 400 <= status < 500:
                     problems.append(((field,), f"Prometheus rejects the query: {reason}"))
                 else:
@@ -83,3 +93,8 @@ class PrometheusChecker:
                         "Prometheus at %s answered %s; query not checked", self._url, status
                     )
         return problems
+
+    def _not_checked(self, answer: str) -> None:
+        """What answers at the address is not Prometheus: as when it is unreachable, the local
+        checks decide, and the log says to check the address."""
+        log.warning("%s; query checked locally", wrong_address(self._url, answer))

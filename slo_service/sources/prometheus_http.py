@@ -27,6 +27,19 @@ _NUMERIC = b'0123456789.,+-eEINafn[]"'  # what a values array may hold: [[t,"v"]
 _RETRY_STATUS = (502, 503, 504)
 
 
+class NotPrometheus(SourceError):
+    """What answered is not Prometheus's HTTP API (a 404, or a success that is not its JSON):
+    the configured address is most likely wrong, so the message says to check it."""
+
+
+def wrong_address(url: str, answer: str) -> str:
+    """What to say when the server at ``url`` gave ``answer`` instead of Prometheus's."""
+    return (
+        f"Prometheus at {url} {answer}: is SLO_PROMETHEUS_URL the server's base URL "
+        "(such as http://prometheus:9090)?"
+    )
+
+
 class PrometheusApi:
     """A fail-fast client, safe to share between threads: a timeout on every request,
     ``retries`` more tries after a timeout, a refused connection or a 502/503/504, and no more
@@ -52,13 +65,27 @@ class PrometheusApi:
         """Each series of ``query`` at ``start, start + step, ..., end``: its labels, and its
         points as rows of (time, value)."""
         params = {"query": query, "start": str(start), "end": str(end), "step": f"{step}s"}
-        return decode_matrix(self._get("/api/v1/query_range", params))
+        path = "/api/v1/query_range"
+        body = self._get(path, params)
+        try:
+            return decode_matrix(body)
+        except NotPrometheus as exc:
+            raise self._not_prometheus(path) from exc
 
     def series(self, match: str, start: int, end: int) -> list[Labels]:
         """Label sets of the series matching ``match`` in the range (``/api/v1/series``)."""
         params = {"match[]": match, "start": str(start), "end": str(end)}
-        data: list[Labels] = _ok(json.loads(self._get("/api/v1/series", params)))
+        path = "/api/v1/series"
+        body = self._get(path, params)
+        try:
+            data: list[Labels] = _ok(_json(body))
+        except NotPrometheus as exc:
+            raise self._not_prometheus(path) from exc
         return data
+
+    def _not_prometheus(self, path: str) -> NotPrometheus:
+        answer = f"answers {path} with something other than Prometheus's JSON"
+        return NotPrometheus(wrong_address(self.url, answer))
 
     def _get(self, path: str, params: dict[str, str]) -> bytes:
         if self._down is not None:
@@ -76,6 +103,10 @@ class PrometheusApi:
             else:
                 if response.status_code == 200:
                     return response.content
+                if response.status_code == 404 or response.is_success:
+                    # Prometheus's API answers 200, or an error of its own (400, 422, 503).
+                    answer = f"answers {response.status_code} to {path}"
+                    raise NotPrometheus(wrong_address(self.url, answer))
                 if last or response.status_code not in _RETRY_STATUS:
                     raise SourceError(
                         f"Prometheus at {self.url} answered {response.status_code}: "
@@ -88,9 +119,22 @@ class PrometheusApi:
 def _why(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
-    if isinstance(exc, httpx.ConnectError) and "refused" in str(exc).lower():
+    if isinstance(exc, httpx.ConnectError) and _refused(exc):
         return "connection refused"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a refused connection is behind ``exc``: httpx raises its ConnectError from
+    httpcore's, which is raised while handling the socket's ConnectionRefusedError."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _reason(response: httpx.Response) -> str:
@@ -101,8 +145,17 @@ def _reason(response: httpx.Response) -> str:
         return response.text[:200] or response.reason_phrase
 
 
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:  # UnicodeDecodeError too
+        raise NotPrometheus(f"the answer is not JSON: {exc}") from exc
+
+
 def _ok(answer: Any) -> Any:
-    if not isinstance(answer, dict) or answer.get("status") != "success":
+    if not isinstance(answer, dict) or "status" not in answer:
+        raise NotPrometheus(f"the answer is not Prometheus's: {str(answer)[:200]}")
+    if answer.get("status") != "success":
         raise SourceError(f"Prometheus answered without success: {str(answer)[:200]}")
     return answer["data"]
 
@@ -124,7 +177,7 @@ def decode_matrix(body: bytes) -> list[tuple[Labels, Floats]]:
         points.append(_numbers(body[begin:end]))
         at = end
     skeleton.append(body[at:])
-    data = _ok(json.loads(b"".join(skeleton)))
+    data = _ok(_json(b"".join(skeleton)))
     result = data.get("result") if isinstance(data, dict) else None
     if data.get("resultType") != "matrix" or not isinstance(result, list):
         raise SourceError(f"Prometheus answered a {data.get('resultType')}, not a matrix")

@@ -68,3 +68,19 @@ def test_the_same_slo_twice_is_refused(client: TestClient, admin: Headers) -> No
     response = apply(client, admin, [slo("a"), slo("a", objective=0.9)])
     assert response.status_code == 422
     assert "given twice (also slos[0])" in response.json()["detail"]
+
+
+def test_an_unknown_field_names_the_field_meant(client: TestClient, admin: Headers) -> None:
+    response = apply(client, admin, [slo("a")], dry_runn=True)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"loc": ["dry_runn"], "msg": "unknown field 'dry_runn' (did you mean 'dry_run'?)"}
+    ]
+    response = apply(client, admin, [slo("a", gate={"freeze_treshold": 0})])
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "loc": ["slos[0]", "gate", "freeze_treshold"],
+            "msg": "unknown field 'freeze_treshold' (did you mean 'freeze_threshold'?)",
+        }
+    ]

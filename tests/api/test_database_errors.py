@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from slo_service.api.state import state_of
 from slo_service.app import create_app
 from slo_service.config import Settings
 from tests.support.servers import serve_in_thread, silent_listener
@@ -34,7 +35,7 @@ def test_a_silent_database_answers_503_within_the_connect_timeout() -> None:
                 token = {"Authorization": "Bearer slo_looked-up-in-the-database"}
                 listing = http.get("/api/v1/slos", headers=token)
         finally:
-            app.state.engine.dispose()
+            state_of(app).engine.dispose()
     assert ready.status_code == 503
     assert ready.json()["status"] == "unavailable"
     assert ready.json()["reason"].startswith("database unreachable")
@@ -67,7 +68,7 @@ def test_a_statement_past_the_statement_timeout_answers_503(
                 locker.rollback()
             assert http.get("/api/v1/slos", headers=reader).status_code == 200  # lock gone
     finally:
-        app.state.engine.dispose()
+        state_of(app).engine.dispose()
     assert listing.status_code == 503
     assert listing.json() == {
         "error": "Unavailable",
@@ -97,7 +98,7 @@ def test_no_free_connection_within_the_pool_timeout_answers_503(
         scheduler=False,
     )
     app = create_app(settings)
-    taken = take_every_connection(app.state.engine)
+    taken = take_every_connection(state_of(app).engine)
     try:
         with TestClient(app) as client:
             busy = client.get("/api/v1/slos", headers=reader)
@@ -106,7 +107,7 @@ def test_no_free_connection_within_the_pool_timeout_answers_503(
     finally:
         for connection in taken:
             connection.close()
-        app.state.engine.dispose()
+        state_of(app).engine.dispose()
     assert busy.status_code == 503
     assert busy.json() == {
         "error": "Unavailable",

@@ -184,7 +184,11 @@ BAD_BATCHES: list[tuple[dict[str, Any], list[str], str]] = [
     ({"json": {"columns": {"age": [], "income": [], "country": []}}}, ["columns"], "no rows"),
     ({"json": {"columns": {}}}, ["columns"], "no features"),
     (_with(lambda c: c["age"].pop()), ["columns", "age"], "has 9 values, other features 10"),
-    ({"json": {"columns": batch_columns(rows=3), "extra": 1}}, ["extra"], "Extra inputs"),
+    (
+        {"json": {"columns": batch_columns(rows=3), "extra": 1}},
+        ["extra"],
+        "unknown field 'extra': the fields are columns, timestamp, batch_id",
+    ),
     ({"content": "{not json"}, ["body"], "not JSON"),
     ({"content": "age,income\n1,2,3\n", "csv": True}, ["body"], "line 2 has 3 cells"),
 ]

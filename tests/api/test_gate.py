@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete
 
+from slo_service.api.state import state_of
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
 from slo_service.models import ServiceGate
@@ -529,7 +530,7 @@ def test_a_change_through_another_replica_reaches_the_gate_within_its_ttl(
 ) -> None:
     model(client, admin, "churn", SPENT)
     clock = [time.monotonic()]
-    client.app.state.gate_cache.clock = lambda: clock[0]  # type: ignore[attr-defined]
+    state_of(client.app).gate_cache.clock = lambda: clock[0]
     assert gate(client, gate_token, "churn")["decision"] == "deny"  # now a copy is kept
 
     other = make_engine(db.url.render_as_string(hide_password=False))  # another replica

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import make_engine
@@ -15,7 +15,7 @@ def test_ready_when_migrated(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "schema": sorted(schema.heads())}
+    assert ready.json() == {"status": "ready", "schema": sorted(migrate.heads())}
 
 
 def test_not_ready_before_migrations(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from slo_service.api.state import state_of
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import session_scope
@@ -158,7 +159,7 @@ def stored_route(db: Engine, body: dict[str, Any]) -> int:
 
 
 def deliver(client: TestClient, db: Engine) -> dict[str, int]:
-    notifiers = client.app.state.notifiers  # type: ignore[attr-defined]
+    notifiers = state_of(client.app).notifiers
     sender = Sender(db, notifiers, base_url="https://slo.example.com", owner="tests")
     return sender.run_once(now=NOW)
 
@@ -278,7 +279,7 @@ def test_a_host_that_does_not_exist_is_a_422_and_a_dns_outage_is_not(
     def stub(host: str, port: int) -> list[IPAddress]:
         raise socket.gaierror(answers[host], "stub resolver: no answer")
 
-    strict.app.state.notifiers = registry.notifiers(  # type: ignore[attr-defined]
+    state_of(strict.app).notifiers = registry.notifiers(
         pagerduty_url="http://127.0.0.1:9", timeout=1, resolve=stub
     )
     typo = strict.post(URL, json=webhook_route("https://typo.example.test/h"), headers=admin)

@@ -1,15 +1,24 @@
-"""Queries are checked against a real Prometheus when it is reachable."""
+"""Queries are checked against a real Prometheus when it is reachable; an address where
+something else answers is named as wrong."""
 
+import logging
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from slo_service.app import create_app
 from slo_service.config import Settings
+from tests.support.servers import serve_in_thread
 
 Headers = dict[str, str]
+WRONG_ADDRESS = "is SLO_PROMETHEUS_URL the server's base URL (such as http://prometheus:9090)?"
+NOT_JSON = "with something other than Prometheus's JSON"
 
 
 @pytest.fixture
@@ -75,3 +84,62 @@ def test_unreachable_prometheus_falls_back_to_local_checks(
     )
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["loc"] == ["sli", "query"]
+
+
+def answering(status: int, body: bytes, media_type: str) -> Starlette:
+    """A web server that answers every request alike (not Prometheus)."""
+
+    async def anything(request: Request) -> Response:
+        return Response(body, status_code=status, media_type=media_type)
+
+    return Starlette(routes=[Route("/{path:path}", anything)])
+
+
+@pytest.mark.parametrize(
+    ("server", "checked", "measured"),
+    [
+        (
+            answering(404, b"404 page not found\n", "text/plain"),
+            "answers 404 to /api/v1/query",
+            "answers 404 to /api/v1/query_range",
+        ),
+        (
+            answering(200, b"<!doctype html><title>Grafana</title>", "text/html"),
+            f"answers /api/v1/query {NOT_JSON}",
+            f"answers /api/v1/query_range {NOT_JSON}",
+        ),
+    ],
+    ids=["404", "html"],
+)
+def test_an_address_that_is_not_prometheus_is_named_wrong(
+    settings: Settings,
+    db: Engine,
+    admin: Headers,
+    caplog: pytest.LogCaptureFixture,
+    server: Starlette,
+    checked: str,
+    measured: str,
+) -> None:
+    with serve_in_thread(server) as base:
+        url = f"{base}/x"  # a path the server does not have
+        configured = settings.model_copy(update={"prometheus_url": url})
+        with (
+            TestClient(create_app(configured, engine=db)) as client,
+            caplog.at_level(logging.WARNING),
+        ):
+            # As when Prometheus is unreachable, the local checks decide, and the log says why.
+            created = client.post("/api/v1/slos", json=custom("rate(x[5m])"), headers=admin)
+            assert created.status_code == 201, created.text
+            warning = f"Prometheus at {url} {checked}: {WRONG_ADDRESS}; query checked locally"
+            assert warning in caplog.messages
+            refused = client.post(
+                "/api/v1/slos", json={**custom("rate(x[5m]"), "name": "other"}, headers=admin
+            )
+            assert refused.status_code == 422
+            # Evaluation cannot measure it: 503, and the status keeps the same words.
+            evaluated = client.post("/api/v1/slos/churn-model:accuracy/evaluate", headers=admin)
+            assert evaluated.status_code == 503
+            detail = evaluated.json()["detail"]
+            assert detail == f"Prometheus at {url} {measured}: {WRONG_ADDRESS}"
+            status = client.get("/api/v1/slos/churn-model:accuracy/status", headers=admin)
+            assert status.json()["last_error"] == detail

@@ -138,7 +138,7 @@ BAD_INPUT = [
     ({"params": {}}, ["params", "threshold_ms"], "Field required"),
     ({"params": {"threshold_ms": "fast"}}, ["params", "threshold_ms"], "valid number"),
     ({"name": "Latency P95"}, ["name"], "not a slug"),
-    ({"windw": "7d"}, ["windw"], "Extra inputs"),
+    ({"windw": "7d"}, ["windw"], "windw: unknown field 'windw' (did you mean 'window'?)"),
     ({"timezone": "Europe/Berlin"}, ["timezone"], "calendar windows only"),
     ({"window": "month", "timezone": "Nowhere/City"}, ["timezone"], "IANA"),
     (
@@ -196,6 +196,74 @@ def test_bad_input_is_422_naming_the_field(
     assert loc in [error["loc"] for error in body["errors"]], body
     assert reason in body["detail"]
     assert client.get(API, headers=admin).json()["count"] == 0
+
+
+UNKNOWN_FIELDS = [
+    ({"objectve": 0.99}, ["objectve"], "unknown field 'objectve' (did you mean 'objective'?)"),
+    ({"foo": 1}, ["foo"], "unknown field 'foo'"),  # too many fields to list
+    (
+        {"gate": {"freeze_treshold": 0.1}},
+        ["gate", "freeze_treshold"],
+        "unknown field 'freeze_treshold' (did you mean 'freeze_threshold'?)",
+    ),
+    (
+        {"gate": {"frozen": True}},
+        ["gate", "frozen"],
+        "unknown field 'frozen': the fields are gating, freeze_threshold, warn_threshold, "
+        "stale_policy, staleness_limit",
+    ),
+    (
+        {"alerting": {"tiers": [{"severity": "page", "long_window": "1h",
+                                 "short_window": "5m", "facter": 14.4}]}},
+        ["alerting", "tiers", 0, "facter"],
+        "unknown field 'facter' (did you mean 'factor'?)",
+    ),
+    (
+        {"params": {"threshold_msec": 500}},
+        ["params", "threshold_msec"],
+        "unknown field 'threshold_msec' (did you mean 'threshold_ms'?)",
+    ),
+    (
+        {"sli": {"histgram": "x"}},
+        ["sli", "histgram"],
+        "unknown field 'histgram' (did you mean 'histogram'?)",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc", "msg"),
+    UNKNOWN_FIELDS,
+    ids=["top-level", "no-close-match", "nested", "nested-listed", "in-a-list", "params", "sli"],
+)
+def test_an_unknown_field_names_the_field_meant(
+    client: TestClient, admin: Headers, fields: dict[str, Any], loc: list[Any], msg: str
+) -> None:
+    """Found in the model at the field's place: the SLO's, its gate's, a tier's, the kind's
+    params' or the SLI's (each a different model)."""
+    response = client.post(API, json=latency_slo(**fields), headers=admin)
+    assert response.status_code == 422, response.text
+    assert {"loc": loc, "msg": msg} in response.json()["errors"]
+    assert client.get(API, headers=admin).json()["count"] == 0
+
+
+def test_an_unknown_field_of_a_patch_names_the_field_meant(
+    client: TestClient, admin: Headers
+) -> None:
+    slo = create(client, admin)
+    response = client.patch(f"{API}/{slo['id']}", json={"windw": "7d"}, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"loc": ["windw"], "msg": "unknown field 'windw' (did you mean 'window'?)"}
+    ]
+    nested = client.patch(f"{API}/{slo['id']}", json={"gate": {"warn_treshold": 0.2}},
+                          headers=admin)  # fmt: skip
+    assert nested.json()["errors"] == [
+        {
+            "loc": ["gate", "warn_treshold"],
+            "msg": "unknown field 'warn_treshold' (did you mean 'warn_threshold'?)",
+        }
+    ]
 
 
 def test_body_that_is_not_json(client: TestClient, admin: Headers) -> None:

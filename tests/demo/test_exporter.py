@@ -23,11 +23,11 @@ from prometheus_client.samples import Sample
 from typer.testing import CliRunner
 
 from slo_service.cli.demo import demo_exporter
-from slo_service.demo.exporter import (
+from slo_service.demo.exporter import DemoExporter
+from slo_service.demo.simulation import (
     BUCKETS,
     FEATURE_UPDATE_SECONDS,
     MODELS,
-    DemoExporter,
     Incident,
     IncidentKind,
     Simulator,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.app import sources_for
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope, utcnow
@@ -21,7 +21,8 @@ from slo_service.domain.blocks import Layout
 from slo_service.domain.budget import Counts
 from slo_service.models import SLO, DriftBatch, PushEvent
 from slo_service.scheduler import DEMO_FEED_SECONDS, demo_feeder, feed_demo
-from slo_service.schemas.slo import SLOCreate, SLOStatusPublic
+from slo_service.schemas.slo import SLOCreate
+from slo_service.schemas.status import SLOStatusPublic
 from slo_service.services import evaluation, events, slos, status
 from slo_service.services.alerting import follow as alerting
 from slo_service.services.drift import store as drift
@@ -224,7 +225,7 @@ def test_a_feed_draws_each_step_from_its_time_alone(db: Engine, tmp_path: Path) 
     started(db)
     assert fed(db, T1) == len(PUSHED) * 10
     twin = make_engine(f"sqlite:///{tmp_path / 'twin.db'}")  # the same demo, fed in two goes
-    schema.upgrade(twin)
+    migrate.upgrade(twin)
     started(twin)
     assert fed(twin, T0 + timedelta(minutes=20)) == len(PUSHED) * 5
     assert fed(twin, T1) == len(PUSHED) * 5

@@ -182,7 +182,7 @@ def test_overrides(
             {"baseline": 0.9, "tolerence": 0.1},
             None,
             ("params", "tolerence"),
-            "Extra inputs",
+            "params.tolerence: unknown field 'tolerence' (did you mean 'tolerance'?)",
         ),
         (Kind.CUSTOM, {}, None, ("sli",), "needs an 'sli'"),
         (Kind.CUSTOM, {"x": 1}, {"source": "push"}, ("params",), "takes no params"),

@@ -2,7 +2,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from slo_service.domain.windows import align, parse_duration, parse_timezone, parse_window, period
+from slo_service.domain.windows import (
+    align,
+    format_duration,
+    parse_duration,
+    parse_timezone,
+    parse_window,
+    period,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +66,50 @@ def test_durations(text: str, expected: timedelta) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("length", "units", "expected"),
+    [
+        (timedelta(days=30), "wdhm", "30d"),
+        (timedelta(days=28), "wdhm", "4w"),
+        (timedelta(minutes=90), "wdhm", "90m"),
+        (timedelta(hours=36), "wdhm", "36h"),
+        (timedelta(hours=1, seconds=30), "wdhm", "1h"),
+        (timedelta(seconds=59), "wdhm", "0w"),
+        (timedelta(0), "wdhm", "0w"),
+        (timedelta(days=28), "dhms", "28d"),
+        (timedelta(days=7), "dhms", "7d"),
+        (timedelta(seconds=90), "dhms", "90s"),
+        (timedelta(seconds=120), "dhms", "2m"),
+        (timedelta(seconds=1.5), "dhms", "1s"),
+        (timedelta(days=1), "hm", "24h"),
+        (timedelta(hours=1, minutes=1), "hd", "1h"),
+    ],
+    ids=[
+        "days",
+        "weeks",
+        "minutes",
+        "hours",
+        "seconds-rounded-down",
+        "under-a-minute",
+        "zero",
+        "no-weeks",
+        "a-week-in-days",
+        "seconds",
+        "whole-minutes",
+        "fraction-of-a-second",
+        "no-days",
+        "rounded-down-to-the-smallest-unit",
+    ],
+)
+def test_format_duration(length: timedelta, units: str, expected: str) -> None:
+    assert format_duration(length, units) == expected
+
+
+def test_format_duration_defaults_to_what_parse_duration_reads() -> None:
+    for text in ("5m", "6h", "3d", "2w"):
+        assert format_duration(parse_duration(text)) == text
 
 
 def test_time_zones() -> None:

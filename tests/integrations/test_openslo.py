@@ -21,7 +21,8 @@ from slo_service.domain import alert_settings
 from slo_service.domain.burn import factor_of_share, nominal_length
 from slo_service.domain.windows import parse_duration, parse_window
 from slo_service.errors import InvalidInput, format_loc
-from slo_service.integrations.openslo.convert import dump, from_openslo, to_openslo
+from slo_service.integrations.openslo.read import from_openslo
+from slo_service.integrations.openslo.write import dump, to_openslo
 from slo_service.schemas.slo import SLOCreate
 from slo_service.services import apply as apply_service
 from slo_service.services import slos
@@ -688,6 +689,16 @@ ERRORS: list[tuple[str, list[Any], str]] = [
         "threshold-op",
         [threshold_doc(op="eq")],
         "document 1 (SLO freshness), spec.objectives[0].op: 'eq': give one of lt, lte, gt, gte",
+    ),
+    (
+        "threshold-op-not-text",
+        [threshold_doc(op=["lt"])],
+        "document 1 (SLO freshness), spec.objectives[0].op: ['lt']: give one of lt, lte, gt, gte",
+    ),
+    (
+        "kind-not-text",
+        [edit(slo_doc(), "kind", {})],
+        "document 1, kind: {}: must be a text, one of SLO, SLI",
     ),
     (
         "foreign-annotation",

@@ -24,7 +24,8 @@ from slo_service.cli.rules import rules_app
 from slo_service.db import session_scope
 from slo_service.domain import alert_settings
 from slo_service.domain.sli import SLI_ADAPTER
-from slo_service.integrations import prometheus_rules as rules
+from slo_service.integrations.prometheus_rules import build, common, promql
+from slo_service.integrations.prometheus_rules import files as rule_files
 from slo_service.models import SLO, ServicePolicy
 from slo_service.repositories import policy as policy_repo
 from slo_service.schemas.slo import SLOCreate
@@ -44,8 +45,8 @@ def make_slo(slo_id: int = 1, **spec: Any) -> SLO:
     return SLO(**slos.prepare(data, NoQueryChecker()), id=slo_id)
 
 
-def groups_of(slo: SLO, service_alerting: dict[str, Any] | None = None) -> list[rules.Group]:
-    found = rules.slo_groups(slo, base_url=BASE_URL, service_alerting=service_alerting)
+def groups_of(slo: SLO, service_alerting: dict[str, Any] | None = None) -> list[common.Group]:
+    found = build.slo_groups(slo, base_url=BASE_URL, service_alerting=service_alerting)
     assert isinstance(found, list)
     return found
 
@@ -116,7 +117,7 @@ HISTOGRAM = 'ml_prediction_duration_seconds{model_name="churn"}'
 )
 def test_error_ratio_per_sli_type(sli: dict[str, Any], expected: str) -> None:
     spec = SLI_ADAPTER.validate_python({"source": "prometheus", **sli})
-    assert rules.error_ratio(spec, "1h") == expected
+    assert promql.error_ratio(spec, "1h") == expected
 
 
 TIER = re.compile(
@@ -169,7 +170,7 @@ def test_one_alert_per_severity_with_the_tiers_scaled_to_the_window(
     settings = alert_settings.effective(
         slo.alerting, None, window=window, bucket=timedelta(minutes=1)
     )
-    effective = [(rules.duration(t.long_window), rules.duration(t.short_window))
+    effective = [(promql.duration(t.long_window), promql.duration(t.short_window))
                  for t in settings.tiers]  # fmt: skip
     assert effective == [(lg, sh) for s in ("page", "ticket") for lg, sh, _ in expected[s]]
     for severity, alert in alerts.items():
@@ -389,18 +390,18 @@ def test_the_service_policy_gives_min_events_and_no_data_for_unless_the_slo_does
     (alert,) = no_data_alerts(own, policy)
     assert alert["expr"].endswith("[1h])")
     assert all(">= 5)" in a["expr"] for a in alerts_of(own, policy) if a["alert"] != "SLONoData")
-    result = rules.export([inheriting], base_url=BASE_URL, service_alerting={"churn-model": policy})
+    result = build.export([inheriting], base_url=BASE_URL, service_alerting={"churn-model": policy})
     assert [r["alert"] for r in result.groups["churn-model"][1]["rules"]] == ["SLOBurnRate"] * 2
 
 
 def test_drift_and_pushed_slos_are_skipped_with_the_reason() -> None:
     drift = make_slo(1, name="feature-drift", kind="drift", objective=0.95)
     pushed = make_slo(2, name="pushed", kind="custom", sli={"source": "push"})
-    result = rules.export([drift, pushed, make_slo(3)], base_url=BASE_URL)
+    result = build.export([drift, pushed, make_slo(3)], base_url=BASE_URL)
     assert result.skipped == [
-        rules.Skipped("churn-model", "feature-drift", "measured from the drift store, not from "
+        build.Skipped("churn-model", "feature-drift", "measured from the drift store, not from "
                       "Prometheus"),
-        rules.Skipped("churn-model", "pushed", "pushed to POST /api/v1/events, not in Prometheus"),
+        build.Skipped("churn-model", "pushed", "pushed to POST /api/v1/events, not in Prometheus"),
     ]  # fmt: skip
     assert [group["name"] for group in result.groups["churn-model"]] == [
         "slo-service-churn-model-availability-sli-recordings",
@@ -447,10 +448,10 @@ def every_kind() -> list[SLO]:
 
 
 def test_promtool_accepts_the_rules_of_every_kind(tmp_path: Path) -> None:
-    result = rules.export(every_kind(), base_url=BASE_URL)
+    result = build.export(every_kind(), base_url=BASE_URL)
     for service, groups in result.groups.items():
         path = tmp_path / f"{service}.rules.yml"
-        path.write_text(rules.render(service, groups))
+        path.write_text(rule_files.render(service, groups))
         checked = run("promtool", "check", "rules", "--lint-fatal", path)
         assert checked.returncode == 0, checked.stdout + checked.stderr
     assert sorted(result.groups) == ["churn-model", "fraud-model"]
@@ -520,7 +521,7 @@ def expect(
     for alert in alerts_of(slo):
         if alert["alert"] != alertname or alert["labels"]["severity"] not in severities:
             continue
-        carried = {"slo_id": str(slo.id), **rules.own_labels(slo)} if source is None else source
+        carried = {"slo_id": str(slo.id), **common.own_labels(slo)} if source is None else source
         labels = {**carried, **alert["labels"]}
         found.append({"exp_labels": labels, "exp_annotations": alert["annotations"]})
     assert len(found) == len(severities), "an expected alert has no rule"
@@ -538,7 +539,7 @@ def promtool_test(
     """``promtool test rules`` of the SLO's exported rules, on ``series`` sampled every
     ``every`` seconds, with the rules evaluated every ``evaluation``."""
     groups = groups_of(slo)
-    (tmp_path / "slo.rules.yml").write_text(rules.render(slo.service, groups))
+    (tmp_path / "slo.rules.yml").write_text(rule_files.render(slo.service, groups))
     test = {
         "rule_files": ["slo.rules.yml"],
         "evaluation_interval": evaluation,
@@ -1008,7 +1009,7 @@ def test_rules_export_writes_a_file_per_service_and_removes_stale_ones(
     out = tmp_path / "rules"
     out.mkdir()
     stale = out / "gone-model.rules.yml"
-    stale.write_text(rules.render("gone-model", []))
+    stale.write_text(rule_files.render("gone-model", []))
     kept = out / "hand-written.rules.yml"
     kept.write_text("groups: []\n")
     result = runner.invoke(rules_app, ["export", "--out", str(out)])
@@ -1025,8 +1026,8 @@ def test_rules_export_writes_a_file_per_service_and_removes_stale_ones(
         "hand-written.rules.yml",
     ]
     written = (out / "churn-model.rules.yml").read_text()
-    assert written == rules.render(
-        "churn-model", rules.export([churn], base_url="https://slo.example.com/").groups[
+    assert written == rule_files.render(
+        "churn-model", build.export([churn], base_url="https://slo.example.com/").groups[
             "churn-model"]
     )  # fmt: skip
     assert f"slo_url: https://slo.example.com/slos/{churn.id}" in written
@@ -1067,8 +1068,8 @@ def test_rules_export_reads_the_service_policys_alerting(cli_env: Engine, tmp_pa
     assert result.exit_code == 0, result.output
     written = (tmp_path / "churn-model.rules.yml").read_text()
     policy = {"min_events": 0, "no_data_for": "never"}
-    assert written == rules.render(
-        "churn-model", rules.export([churn], base_url="https://slo.example.com/",
+    assert written == rule_files.render(
+        "churn-model", build.export([churn], base_url="https://slo.example.com/",
                                     service_alerting={"churn-model": policy}).groups["churn-model"]
     )  # fmt: skip
     assert "SLONoData" not in written

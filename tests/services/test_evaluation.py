@@ -11,9 +11,11 @@ from sqlmodel import Session
 
 from slo_service.db import session_scope
 from slo_service.domain.blocks import Layout
+from slo_service.domain.summary import Summary
 from slo_service.models import SLO
 from slo_service.repositories import policy as policy_repo
-from slo_service.schemas.slo import SLOCreate, SLOStatusPublic
+from slo_service.schemas.slo import SLOCreate
+from slo_service.schemas.status import SLOStatusPublic
 from slo_service.services import evaluation, history, slos, status
 from slo_service.services.gate import state as gate
 from slo_service.sources.base import NoQueryChecker
@@ -279,11 +281,12 @@ def test_models_share_queries_and_each_gets_its_own_numbers(
         for slo_id in ids.values():
             kept = session.get(SLO, slo_id)
             assert kept is not None
-            assert kept.summary is not None
+            summary = Summary.of(kept.summary)
+            assert summary is not None
             current = status.status(session, kept, now=steady_at, layout=LAYOUT)
-            assert kept.summary["remaining"] == current.error_budget.remaining
-            assert kept.summary["burn_rates"] == current.burn_rates
-            assert kept.summary["evaluated_at"] == steady_at.isoformat()
+            assert summary.remaining == current.error_budget.remaining
+            assert summary.burn_rates == current.burn_rates
+            assert summary.evaluated_at == steady_at
         for model in MODELS:
             stored = policy_repo.read_state(session, model.replace(".", "-"))
             state = gate.STATE.validate_python(stored)

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from slo_service import scheduler
+from slo_service.api.state import state_of
 from slo_service.app import create_app
 from slo_service.config import Settings
 from tests.api.test_gate import HEALTHY, SPENT, model
@@ -76,7 +77,7 @@ def test_the_scheduler_counts_its_cycles(
     before = scrape(client)
     ok = ("slo_service_evaluations_total", labels(outcome="ok"))
     cycles = ("slo_service_evaluation_cycle_seconds_count", labels())
-    scheduler.cycle(db, client.app.state.sources, settings, "metrics-test")  # type: ignore[attr-defined]
+    scheduler.cycle(db, state_of(client.app).sources, settings, "metrics-test")
     after = scrape(client)
     assert after[ok] == before.get(ok, 0.0) + 1  # the pushed SLO, summarized
     assert after[cycles] == before.get(cycles, 0.0) + 1
@@ -156,7 +157,7 @@ def test_scrapes_within_the_interval_render_the_slo_gauges_once(
     keeping: TestClient, admin: Headers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = Clock()
-    monkeypatch.setattr(keeping.app.state.metrics, "clock", clock)  # type: ignore[attr-defined]
+    monkeypatch.setattr(state_of(keeping.app).metrics, "clock", clock)
     model(keeping, admin, "churn", SPENT)
     first = scrape(keeping)
     model(keeping, admin, "fraud", HEALTHY)  # not in the copy yet
@@ -178,7 +179,7 @@ def test_the_process_counters_move_between_kept_scrapes(
     before = scrape(keeping)
     for ref in ("41", "42"):
         assert keeping.get(f"/api/v1/slos/{ref}", headers=admin).status_code == 404
-    scheduler.cycle(db, keeping.app.state.sources, settings, "metrics-test")  # type: ignore[attr-defined]
+    scheduler.cycle(db, state_of(keeping.app).sources, settings, "metrics-test")
     after = scrape(keeping)
     assert after[RENDERS] == before[RENDERS]  # the SLO part came from the copy...
     assert ("slo_error_budget_remaining", CHURN) not in after  # (evaluated after the copy)

@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import session_scope
-from slo_service.schemas.slo import SLOCreate, SLOStatusPublic
+from slo_service.schemas.slo import SLOCreate
+from slo_service.schemas.status import SLOStatusPublic
 from slo_service.services import slos
 from slo_service.sources.base import NoQueryChecker
 from tests.services.test_evaluation import at, read, run

@@ -29,7 +29,7 @@ import httpx
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slo_service import migrate as schema
+from slo_service import migrate
 from slo_service.app import create_app
 from slo_service.config import Settings
 from slo_service.db import make_engine, session_scope
@@ -203,7 +203,7 @@ def seed(url: str, token: str) -> None:
 def served(database_url: str) -> Iterator[tuple[str, str, Counted]]:
     """The app on a migrated database at ``database_url``: (base URL, admin token, counter)."""
     engine = make_engine(database_url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     settings = Settings(
         database_url=database_url,
         prometheus_url=f"http://127.0.0.1:{free_port()}",  # nothing listens: unreachable

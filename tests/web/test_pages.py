@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from slo_service.api.state import state_of
 from tests.api.test_gate import HEALTHY, LOW, SPENT, model
 from tests.web.test_sign_in import form_csrf
 
@@ -154,6 +155,6 @@ def test_the_overview_is_kept_for_its_ttl(client: TestClient, admin: Headers) ->
     model(client, admin, "zeta", HEALTHY)  # a new service, within the 10 s the copy is kept
     assert client.get("/", headers=admin).text == first
     assert "service-zeta" in client.get("/?period=7d", headers=admin).text  # another period
-    client.app.state.pages_cache.put("window", b"")  # type: ignore[attr-defined]
-    cache = client.app.state.pages_cache  # type: ignore[attr-defined]
+    state_of(client.app).pages_cache.put("window", b"")
+    cache = state_of(client.app).pages_cache
     assert cache.get("window", ttl=0) is None  # SLO_PAGES_CACHE_SECONDS=0: never kept

@@ -11,95 +11,29 @@ or ``Referer``, must be this site's), and ``/login`` also wants the form's CSRF 
 matches a cookie only this site sets (double submit).
 """
 
-import threading
-import time
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 
-from slo_service import resources
 from slo_service.api.deps import SessionDep, SettingsDep, bearer_token
 from slo_service.api.pages import charts, forms
+from slo_service.api.pages.render import templates
+from slo_service.api.state import state_of
 from slo_service.config import Settings
 from slo_service.db import utcnow
 from slo_service.domain.scopes import Scope
 from slo_service.errors import InvalidInput, SloServiceError, Unauthorized
 from slo_service.services import overview, report, sessions, slo_page, slos, tokens
 
-WEB = resources.web()
 SESSION_COOKIE = "slo_session"
 LEGACY_COOKIE = "slo_token"  # before migration 0008 it held the API token itself: removed
 REFRESH_SECONDS = 60
 REPORT_REFRESH_SECONDS = 300  # a month's report changes slowly, and only the current one
 MONTH_HELP = f"YYYY-MM, {report.FIRST_MONTH} to {report.LAST_MONTH}; last month by default"
-templates = Jinja2Templates(directory=WEB / "templates")
-
-
-def trend_words(values: list[float | None]) -> str:
-    """A sparkline of budget fractions in words, for screen readers: first, last, lowest."""
-    known = [v for v in values if v is not None]
-    if not known:
-        return "no data"
-    return f"from {known[0]:.0%} to {known[-1]:.0%}, lowest {min(known):.0%}"
-
-
-_STATES = {
-    "ok": ("✓", "Meeting"), "warning": ("!", "At risk"),
-    "exhausted": ("✕", "Breached"), "no_data": ("?", "No data"),
-}  # fmt: skip
-_MUTED_DASH = Markup('<span class="muted">—</span>')
-
-
-def pct(value: float | None, digits: int = 2) -> Markup | str:
-    """A fraction as a percent, or a dash without data (filters beat macros: 1,000 rows)."""
-    return _MUTED_DASH if value is None else f"{value * 100:.{digits}f}%"
-
-
-def rate(value: float | None) -> Markup | str:
-    return _MUTED_DASH if value is None else f"{value:.1f}\u00d7"  # the multiplication sign
-
-
-def state_badge(state: str) -> Markup:
-    icon, words = _STATES[state]
-    return Markup(
-        f'<span class="badge state-{state}"><span aria-hidden="true">{icon}</span> {words}</span>'
-    )
-
-
-templates.env.filters.update(pct=pct, rate=rate)
-templates.env.globals.update(
-    state_badge=state_badge,
-    sparkline=charts.sparkline,
-    budget_bar=charts.budget_bar,
-    state_of=charts.state_of,
-    trend_words=trend_words,
-)
 router = APIRouter(include_in_schema=False)
-
-
-class RenderedCache:
-    """The overview as this process rendered it last, per period, kept ``ttl`` seconds: the
-    page reads every SLO (a second for a thousand), and it is the same for every reader."""
-
-    def __init__(self) -> None:
-        self._kept: dict[str, tuple[float, bytes]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str, *, ttl: float) -> bytes | None:
-        with self._lock:
-            found = self._kept.get(key)
-        if found is None or time.monotonic() - found[0] >= ttl:
-            return None
-        return found[1]
-
-    def put(self, key: str, body: bytes) -> None:
-        with self._lock:
-            self._kept[key] = (time.monotonic(), body)
 
 
 class SignIn(Exception):
@@ -152,7 +86,7 @@ def overview_page(
     _reader(request, session, settings.public_read)
     if period not in overview.PERIODS:
         raise InvalidInput.at(("query", "period"), f"one of {', '.join(overview.PERIODS)}")
-    cache: RenderedCache = request.app.state.pages_cache
+    cache = state_of(request.app).pages_cache
     # The copy is the same for every reader, but one signed in gets a sign-out button.
     key = f"{period}:signed-in" if _signed_in(request) else period
     kept = cache.get(key, ttl=settings.pages_cache_seconds)

@@ -1,1 +1,2 @@
-"""alerting."""
+"""Burn-rate and no-data alerts: following each evaluation (``follow``), delivering the outbox
+(``delivery``), and notification routes (``routes``)."""

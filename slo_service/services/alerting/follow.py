@@ -22,7 +22,7 @@ from slo_service.domain.burn import Severity
 from slo_service.domain.windows import parse_duration
 from slo_service.models import SLO, Alert, GateFreeze, NotificationRoute
 from slo_service.repositories import alerts as alert_repo
-from slo_service.schemas.slo import SLOStatusPublic, TierPublic
+from slo_service.schemas.status import SLOStatusPublic, TierPublic
 
 FREEZE_SEVERITY = "ticket"  # a freeze is news for the team, not a page
 PAGERDUTY = "pagerduty"  # the channel type that keeps incidents by dedup key

@@ -1,1 +1,2 @@
-"""drift."""
+"""The drift store: references and production batches measured against them (``store``), and
+what it answers (``views``)."""

@@ -22,7 +22,7 @@ from slo_service.schemas.gate import (
     ServicePolicyIn,
     ServicePolicyPublic,
 )
-from slo_service.schemas.slo import AlertingDefaults, GatePolicy
+from slo_service.schemas.policy import AlertingDefaults, GatePolicy
 from slo_service.services import audit
 from slo_service.services.alerting import follow as alerting
 from slo_service.services.gate import state as gate

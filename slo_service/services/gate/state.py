@@ -21,6 +21,7 @@ from slo_service.db import new_session, session_scope, utcnow
 from slo_service.domain import gate
 from slo_service.domain.gate import ChangeType, ServiceState, SloState
 from slo_service.domain.scopes import Scope
+from slo_service.domain.summary import Summary
 from slo_service.errors import NotFound
 from slo_service.models import SLO, GateFreeze, GateOverride, ServicePolicy
 from slo_service.repositories import policy as policy_repo
@@ -54,21 +55,17 @@ def exempt_of(service_policy: ServicePolicy | None) -> frozenset[ChangeType]:
 def slo_state(slo: SLO, policy: gate.Policy) -> SloState:
     """The SLO as the gate sees it, from the summary of its last successful evaluation."""
     assert slo.id is not None
-    summary: Mapping[str, Any] = slo.summary or {}
+    summary = Summary.of(slo.summary)
     return SloState(
         slo_id=slo.id,
         name=slo.name,
         policy=policy,
-        remaining=summary.get("remaining"),
-        burn_rates=dict(summary.get("burn_rates") or {}),
-        paging=bool(summary.get("paging")),
-        evaluated_at=_when(summary.get("evaluated_at")),
-        evaluated_until=_when(summary.get("evaluated_until")),
+        remaining=summary.remaining if summary else None,
+        burn_rates=dict(summary.burn_rates) if summary else {},
+        paging=summary.paging if summary else False,
+        evaluated_at=summary.evaluated_at if summary else None,
+        evaluated_until=summary.evaluated_until if summary else None,
     )
-
-
-def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def refresh(session: Session, services: Iterable[str], *, now: datetime, actor: str) -> None:
