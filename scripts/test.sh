@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs PostgreSQL, Prometheus (with
-# promtool), Alertmanager (amtool), docker-compose and Chromium with apt when missing, a
+# promtool), Alertmanager (amtool), docker-compose, Chromium and nginx with apt when missing, a
 # virtualenv with the dev tools, then ruff, ruff format --check, mypy and pytest.
 # The tests start their own throwaway Postgres cluster and Prometheus on free loopback ports.
 # Arguments go to pytest (e.g. -k apply).
@@ -18,6 +18,9 @@ command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 # openssl makes the certificate of the notification TLS test (tests/notify/test_egress_send.py).
 command -v openssl >/dev/null || missing+=(openssl)
+# nginx stands in for a Mimir/Cortex gateway (bearer token, X-Scope-OrgID) in front of
+# Prometheus in tests/sources/test_datasources_auth.py.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${missing[*]}: run as root, or apt-get install ${missing[*]}" >&2

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from slo_service import __version__, migrate, resources
 from slo_service.api import (
     audit,
+    datasources,
     deployments,
     drift,
     events,
@@ -36,10 +37,10 @@ from slo_service.scheduler import schedule
 from slo_service.services.gate.answers import Answers
 from slo_service.services.gate.cache import GateCache
 from slo_service.services.metrics import KeptSloGauges, registry_for
+from slo_service.sources import datasources as datasource_config
 from slo_service.sources.base import SliSource
+from slo_service.sources.datasource_set import Datasources
 from slo_service.sources.drift_store import DriftStoreSource
-from slo_service.sources.prometheus import PrometheusSource
-from slo_service.sources.prometheus_checker import PrometheusChecker
 
 DESCRIPTION = """SLOs and error budgets for ML models in production.
 
@@ -50,12 +51,25 @@ apply and drift measurements; 64 MiB for drift references and batches: `SLO_MAX_
 """
 
 
-def sources_for(settings: Settings, engine: Engine) -> dict[str, SliSource]:
-    """The SLI sources that evaluation measures with, by ``sli.source``."""
-    return {
-        "prometheus": PrometheusSource(
+def datasources_for(settings: Settings) -> Datasources:
+    """The configured datasources (``SLO_DATASOURCES_FILE``, or ``SLO_PROMETHEUS_URL`` as the
+    ``default`` one); DatasourcesFileError when the file or one of its secrets is unusable."""
+    if settings.datasources_file is None:
+        plain = datasource_config.plain(
             str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
-        ),
+        )
+        return Datasources(plain, origin="SLO_PROMETHEUS_URL")
+    path = settings.datasources_file
+    return Datasources(datasource_config.load(path), origin=f"SLO_DATASOURCES_FILE {path}")
+
+
+def sources_for(
+    settings: Settings, engine: Engine, prometheus: Datasources | None = None
+) -> dict[str, SliSource]:
+    """The SLI sources that evaluation measures with, by ``sli.source`` (Prometheus SLIs
+    through their datasource)."""
+    return {
+        "prometheus": prometheus or datasources_for(settings),
         "drift_store": DriftStoreSource(engine),
     }
 
@@ -94,18 +108,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="slo-service", version=__version__, description=DESCRIPTION, lifespan=_lifespan
     )
     engine = engine or make_engine(settings.database_url, settings.database_timeouts)
-    sources = sources_for(settings, engine)
-    prometheus = sources["prometheus"]
-    assert isinstance(prometheus, PrometheusSource)
+    prometheus = datasources_for(settings)
+    sources = sources_for(settings, engine, prometheus)
     app.state.slo = AppState(
         settings=settings,
         engine=engine,
         schema_heads=migrate.heads(),
-        checker=PrometheusChecker(
-            str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
-        ),
+        checker=prometheus,
         sources=sources,
         gauges=prometheus,
+        datasources=prometheus,
         notifiers=notifiers_for(settings),
         pages_cache=RenderedCache(),
         gate_cache=GateCache(engine, ttl=settings.gate_cache_seconds),
@@ -128,6 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.include_router(gate.services)
     api.include_router(deployments.router)
     api.include_router(audit.router)
+    api.include_router(datasources.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(pages.router)

@@ -52,11 +52,26 @@ class Settings(BaseSettings):
     prometheus_timeout_seconds: float = Field(
         default=2.0, gt=0, le=60, description="Timeout of one Prometheus request."
     )
+    datasources_file: Path | None = Field(
+        default=None,
+        description="YAML file of named Prometheus-compatible datasources (URL, bearer token "
+        "or basic auth from files, TLS, headers, timeout; README: 'Metric backends'), read at "
+        "start-up; without it, SLO_PROMETHEUS_URL is the datasource 'default'.",
+    )
     bucket_seconds: int = Field(
         default=60, ge=10, le=3600, description="Width of one SLI bucket, aligned to the epoch."
     )
     evaluation_interval_seconds: int = Field(
         default=60, ge=5, le=3600, description="How often the scheduler evaluates every SLO."
+    )
+    evaluation_lease_seconds: int | None = Field(
+        default=None,
+        ge=5,
+        le=86400,
+        description="How long a replica holds the SLOs it claimed for evaluation (renewed after "
+        "each slice it stores); the SLOs of a replica that dies wait this long before another "
+        "takes them over. It must outlast the measurement of one slice. Unset: five "
+        "evaluation intervals, and at least 5 minutes.",
     )
     scheduler: bool = Field(
         default=True,

@@ -11,6 +11,9 @@ from sqlalchemy import Engine
 from slo_service import resources
 
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s"
+# The Postgres advisory lock that makes concurrent migrations (replicas starting together) run
+# one after the other; any fixed 64-bit number no other code of the database's users takes.
+MIGRATION_LOCK = 0x510_5E41_1CE0
 
 
 def alembic_config() -> Config:
@@ -46,6 +49,10 @@ def _run(engine: Engine, action: Callable[[Config, str], None], revision: str) -
                     # A migration may rewrite a big table or wait on a lock for longer than
                     # any request should; cut halfway, it would stop `serve` from starting.
                     connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                    # Replicas starting together all migrate: one at a time, so that the
+                    # others find the schema at head instead of creating it again (and
+                    # failing on the first table the winner made). Held until the commit.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 config.attributes["connection"] = connection
                 action(config, revision)
                 if sqlite:

@@ -40,13 +40,16 @@ def owner_id() -> str:
 
 def cycle(engine: Engine, sources: Mapping[str, SliSource], settings: Settings, owner: str) -> None:
     interval = timedelta(seconds=settings.evaluation_interval_seconds)
+    lease = max(5 * interval, timedelta(minutes=5))
+    if settings.evaluation_lease_seconds is not None:
+        lease = timedelta(seconds=settings.evaluation_lease_seconds)
     with EVALUATION_SECONDS.time():
         outcomes = evaluation.run_cycle(
             engine,
             sources=sources,
             layout=settings.layout,
             owner=owner,
-            lease=max(5 * interval, timedelta(minutes=5)),
+            lease=lease,
             retry_after=interval / 2,
         )
     failed = [o for o in outcomes if not o.ok]

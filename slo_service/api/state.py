@@ -14,6 +14,7 @@ from slo_service.services.gate.answers import Answers
 from slo_service.services.gate.cache import GateCache
 from slo_service.services.metrics import KeptSloGauges
 from slo_service.sources.base import GaugeReader, QueryChecker, SliSource
+from slo_service.sources.datasource_set import Datasources
 
 
 @dataclass
@@ -24,6 +25,7 @@ class AppState:
     checker: QueryChecker  # checks an SLO's queries when it is saved
     sources: dict[str, SliSource]  # what evaluation measures with, by ``sli.source``
     gauges: GaugeReader  # the model view's current accuracy
+    datasources: Datasources  # ``GET /api/v1/datasources``: each one and its last query
     notifiers: dict[str, Notifier]  # by a route channel's ``type``
     pages_cache: RenderedCache
     gate_cache: GateCache

@@ -1,5 +1,5 @@
-"""``slo-service apply``: create or update SLOs from a YAML file (native or OpenSLO), all or
-nothing, against the database or through a server."""
+"""``slo-service apply``: create or update SLOs from a YAML file (native, OpenSLO or Sloth),
+all or nothing, against the database or through a server."""
 
 import sys
 from pathlib import Path
@@ -8,12 +8,12 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from slo_service.app import datasources_for
 from slo_service.cli.common import CLI_ACTOR, EXIT_UNREACHABLE, database, fail, settings_or_exit
 from slo_service.db import session_scope
 from slo_service.errors import InvalidInput, SloServiceError, format_loc
 from slo_service.schemas.apply import ApplyResult
 from slo_service.services import apply as apply_service
-from slo_service.sources.prometheus_checker import PrometheusChecker
 
 
 def apply(
@@ -56,9 +56,7 @@ def _read(file: Path) -> str:
 
 def _apply_local(items: list[apply_service.Item], dry_run: bool, prune: bool) -> ApplyResult:
     settings = settings_or_exit()
-    checker = PrometheusChecker(
-        str(settings.prometheus_url), timeout=settings.prometheus_timeout_seconds
-    )
+    checker = datasources_for(settings)
     with database(settings) as engine, session_scope(engine) as session:
         return apply_service.apply(
             session, items, dry_run=dry_run, prune=prune, actor=CLI_ACTOR, checker=checker

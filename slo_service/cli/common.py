@@ -14,6 +14,7 @@ from slo_service import migrate
 from slo_service.config import Settings
 from slo_service.db import make_engine
 from slo_service.errors import clean_message
+from slo_service.sources import datasources
 
 CLI_ACTOR = "cli"  # who the audit log says changed what from the command line
 EXIT_INVALID = 1
@@ -29,13 +30,19 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
 def settings_or_exit() -> Settings:
     """The settings from the environment, or exit naming the variable that is wrong."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         problems = [
             f"SLO_{'_'.join(map(str, e['loc'])).upper()}: {clean_message(e['msg'])}"
             for e in exc.errors()
         ]
         raise fail("invalid settings:\n  " + "\n  ".join(problems)) from None
+    if settings.datasources_file is not None:
+        try:  # fail at start-up, naming the file, the datasource and the field
+            datasources.load(settings.datasources_file)
+        except datasources.DatasourcesFileError as exc:
+            raise fail(f"invalid settings:\n  {exc}") from None
+    return settings
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """``slo-service rules``: Prometheus recording and alert rules for the live SLOs."""
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 from slo_service.cli.common import database, fail, settings_or_exit
 from slo_service.db import session_scope
 from slo_service.integrations.prometheus_rules import build, files
+from slo_service.integrations.prometheus_rules.labels import LABEL_SETS
 from slo_service.repositories import policy as policy_repo
 from slo_service.repositories import slos as slo_repo
 
@@ -19,6 +21,13 @@ rules_app = typer.Typer(
 )
 
 SUFFIX = ".rules.yml"
+
+
+class Labels(StrEnum):
+    """The label names of the rules: ours, or Sloth's (for Sloth's Grafana dashboards)."""
+
+    native = "native"
+    sloth = "sloth"
 
 
 @rules_app.callback()
@@ -37,6 +46,15 @@ def export(
     service: Annotated[
         str | None, typer.Option(help="Export this service only; the others' files stay.")
     ] = None,
+    labels: Annotated[
+        Labels,
+        typer.Option(
+            envvar="SLO_RULES_LABELS",
+            help="native: slo_id, slo_service, slo_name, slo_window; sloth: Sloth's sloth_id, "
+            "sloth_service, sloth_slo, sloth_window and its extra recordings, which Sloth's "
+            "Grafana dashboards read.",
+        ),
+    ] = Labels.native,
 ) -> None:
     """Write OUT/<service>.rules.yml for each service whose SLOs Prometheus measures.
 
@@ -52,6 +70,7 @@ def export(
             rows,
             base_url=str(settings.public_base_url),
             service_alerting={name: policy.alerting for name, policy in policies.items()},
+            labels=LABEL_SETS[labels.value],
         )
     texts = {name: files.render(name, groups) for name, groups in result.groups.items()}
     stale = _stale(out, keep=set(texts), only=service)

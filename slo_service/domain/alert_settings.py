@@ -45,7 +45,8 @@ def tier_of(spec: Mapping[str, Any], period: timedelta) -> Tier:
     factor = spec.get("factor")
     if factor is None:
         factor = factor_of_share(float(spec["budget_spent"]), long_window, period)
-    return Tier(spec["severity"], long_window, parse_duration(spec["short_window"]), factor)
+    hold = parse_duration(spec["hold"]) if spec.get("hold") else timedelta(0)
+    return Tier(spec["severity"], long_window, parse_duration(spec["short_window"]), factor, hold)
 
 
 def _no_data_for(text: str | None, source: str | None) -> timedelta | None:

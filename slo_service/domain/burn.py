@@ -10,7 +10,9 @@ share of any budget in their long windows, no default tier fires at a burn rate 
 Calendar windows count by their nominal length: a month as 30 days, a week as 7.
 
 A tier given by the user keeps its windows; its factor is given, or derived from the share of
-the budget it spends in its long window (``factor = share * P / long``).
+the budget it spends in its long window (``factor = share * P / long``). It may also ask to
+``hold``: fire only once both windows have stayed over the factor for that long, checked at
+each bucket boundary (the defaults hold for no time, as the workbook's alerts).
 """
 
 import math
@@ -43,6 +45,15 @@ class Tier:
     long_window: timedelta
     short_window: timedelta
     factor: float
+    # How long both windows must stay over the factor before the tier fires (OpenSLO's
+    # alertAfter, Prometheus's ``for``); checked at each bucket boundary of that time.
+    hold: timedelta = timedelta(0)
+
+    def hold_offsets(self, bucket: timedelta) -> list[timedelta]:
+        """The earlier instants, counted back from now, at which the tier must also have been
+        over its factor: every bucket boundary within ``hold`` (rounded up to whole buckets)."""
+        steps = -(-self.hold // bucket) if self.hold > timedelta(0) else 0
+        return [bucket * k for k in range(1, steps + 1)]
 
     def fires(self, long_burn: float | None, short_burn: float | None) -> bool:
         return (
@@ -126,4 +137,10 @@ def tier_problem(tier: Tier, period: timedelta) -> str | None:
         )
     if tier.short_window >= tier.long_window:
         return "its short window must be shorter than its long window"
+    if tier.hold > tier.long_window:
+        return (
+            f"its hold ({format_duration(tier.hold)}) is longer than its long window "
+            f"({format_duration(tier.long_window)}): a burn that lasts that long is the next "
+            "tier's to catch; shorten the hold"
+        )
     return None

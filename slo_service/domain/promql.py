@@ -16,7 +16,7 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 _QUOTES = "\"'`"
 
 
-def _read_string(text: str, start: int) -> int:
+def string_end(text: str, start: int) -> int:
     """Index just past the string literal opening at ``start``; ValueError if unclosed."""
     quote = text[start]
     i = start + 1
@@ -39,7 +39,7 @@ def check_expression(text: str) -> None:
     while i < len(text):
         char = text[i]
         if char in _QUOTES:
-            i = _read_string(text, i)
+            i = string_end(text, i)
             continue
         if char in "([{":
             stack.append((char, i))
@@ -126,7 +126,7 @@ def _matchers(source: str, i: int) -> list[Matcher]:
         i = _skip_space(source, i + len(op))
         if source[i] not in _QUOTES:
             raise ValueError(f"the value of label {label.group()!r} must be a quoted string")
-        end = _read_string(source, i)
+        end = string_end(source, i)
         found.append(Matcher(label.group(), op, source[i:end]))
         i = _skip_space(source, end)
         if source[i] == ",":

@@ -21,8 +21,28 @@ ComparisonOp = Literal["<", "<=", ">", ">=", "==", "!="]
 Statistic = Literal["psi", "ks_statistic", "js_distance"]
 
 
+DEFAULT_DATASOURCE = "default"
+DATASOURCE_PATTERN = r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$"
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _is_default(name: str) -> bool:
+    return name == DEFAULT_DATASOURCE
+
+
+def _datasource() -> Any:
+    """The ``datasource`` field of a Prometheus SLI: left out of its dump when it is the
+    default, so SLOs that name none are stored, exported and audited as before."""
+    return Field(
+        default=DEFAULT_DATASOURCE,
+        pattern=DATASOURCE_PATTERN,
+        description="Name of the datasource to measure from (SLO_DATASOURCES_FILE); "
+        "'default' when left out.",
+        exclude_if=_is_default,
+    )
 
 
 class RatioSli(_Spec):
@@ -30,6 +50,7 @@ class RatioSli(_Spec):
 
     source: Literal["prometheus"] = "prometheus"
     type: Literal["ratio"] = "ratio"
+    datasource: str = _datasource()
     good: str | None = Field(default=None, description="Series selector of good events.")
     bad: str | None = Field(default=None, description="Series selector of bad events.")
     total: str = Field(description="Series selector of all events.")
@@ -54,6 +75,7 @@ class LatencySli(_Spec):
 
     source: Literal["prometheus"] = "prometheus"
     type: Literal["latency"] = "latency"
+    datasource: str = _datasource()
     histogram: str = Field(
         description="Histogram name and matchers, without _bucket/_count, e.g. "
         'http_request_duration_seconds{job="api"}'
@@ -78,6 +100,7 @@ class ThresholdSli(_Spec):
 
     source: Literal["prometheus"] = "prometheus"
     type: Literal["threshold"] = "threshold"
+    datasource: str = _datasource()
     query: str = Field(description="PromQL expression that returns one series.")
     op: ComparisonOp
     threshold: float

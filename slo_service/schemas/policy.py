@@ -70,6 +70,11 @@ class AlertTier(Input):
         le=1,
         description="Instead of factor: the share of the budget spent in the long window.",
     )
+    hold: Duration | None = Field(
+        default=None,
+        description="Fire only once both windows have stayed over the factor this long "
+        "(checked at each bucket; OpenSLO's alertAfter, Prometheus's for); none by default.",
+    )
 
     @model_validator(mode="after")
     def _checked(self) -> Self:

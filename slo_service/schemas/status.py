@@ -38,6 +38,9 @@ class TierPublic(BaseModel):
     long_window: str = Field(description="e.g. 1h for a 30-day SLO, 14m for a 7-day one.")
     short_window: str
     factor: float = Field(description="It fires when both windows burn faster than this.")
+    hold: str | None = Field(
+        default=None, description="It fires once both windows stayed over the factor this long."
+    )
     long_burn_rate: float | None
     short_burn_rate: float | None
     short_window_events: float = Field(description="Events (or minutes) in the short window.")

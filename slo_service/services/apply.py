@@ -16,6 +16,7 @@ from slo_service.config import Settings
 from slo_service.errors import InvalidInput
 from slo_service.integrations.openslo import common as openslo_common
 from slo_service.integrations.openslo import read as openslo_read
+from slo_service.integrations.sloth import read as sloth_read
 from slo_service.repositories import slos as slo_repo
 from slo_service.schemas.apply import ApplyChange, ApplyResult
 from slo_service.schemas.slo import SLOCreate
@@ -33,7 +34,9 @@ class Item:
 
 def parse_yaml(text: str, *, bucket_seconds: int | None = None) -> list[Item]:
     """Read a native YAML file: documents that are one SLO each, or ``{service?, slos: [...]}``;
-    or OpenSLO v1 documents (``apiVersion: openslo/v1``), converted to native SLOs.
+    or OpenSLO v1 documents (``apiVersion: openslo/v1``), or Sloth's (``version: prometheus/v1``,
+    ``apiVersion: sloth.slok.dev/v1``), converted to native SLOs. A document of another format
+    (an ``apiVersion`` or ``version`` no reader knows) is refused, naming the formats read.
 
     An OpenSLO time slice must be one bucket: ``bucket_seconds``, by default SLO_BUCKET_SECONDS.
     """
@@ -41,6 +44,16 @@ def parse_yaml(text: str, *, bucket_seconds: int | None = None) -> list[Item]:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
         raise InvalidInput.at((), f"not valid YAML: {exc}") from None
+    _refuse_unknown_formats(documents)
+    sloth = [sloth_read.is_sloth(document) for document in documents]
+    if any(sloth):
+        if not all(sloth):
+            raise InvalidInput.at(
+                (f"document {sloth.index(False) + 1}",),
+                f"not Sloth: a file holds native SLOs, OpenSLO documents or Sloth documents "
+                f"({_SLOTH_FORMAT}), one format",
+            )
+        return [Item(where, spec) for where, spec in sloth_read.convert(documents)]
     flags = [openslo_read.is_openslo(document) for document in documents]
     if any(flags):
         if not all(flags):
@@ -75,6 +88,38 @@ def parse_yaml(text: str, *, bucket_seconds: int | None = None) -> list[Item]:
     if not items:
         raise InvalidInput.at((), "the file holds no SLO")
     return items
+
+
+_SLOTH_FORMAT = (
+    f"version: {sloth_read.VERSION}, or apiVersion: {sloth_read.API_VERSION} with kind "
+    f"{sloth_read.KIND}"
+)
+FORMATS = (
+    f"native SLOs (no apiVersion), OpenSLO v1 (apiVersion: {openslo_common.API_VERSION}) and "
+    f"Sloth ({_SLOTH_FORMAT})"
+)
+
+
+def _refuse_unknown_formats(documents: Sequence[Any]) -> None:
+    """Refuse, all at once, the documents whose ``apiVersion`` or ``version`` no reader knows,
+    naming the formats that are read (OpenSLO's other versions are the OpenSLO reader's)."""
+    problems: list[tuple[Sequence[str | int], str]] = []
+    for number, document in enumerate(documents, start=1):
+        if not isinstance(document, dict) or sloth_read.is_sloth(document):
+            continue
+        if openslo_read.is_openslo(document):
+            continue  # the OpenSLO reader says what of another OpenSLO version to change
+        for key in ("apiVersion", "version"):
+            if key in document:
+                problems.append(
+                    (
+                        (f"document {number}", key),
+                        f"{document[key]!r} is not a format slo-service reads; it reads {FORMATS}",
+                    )
+                )
+                break
+    if problems:
+        raise InvalidInput(problems)
 
 
 def _bucket_seconds() -> int:

@@ -47,8 +47,10 @@ class Reading:
     now: Counts
     before: dict[timedelta, Counts]
 
-    def over(self, length: timedelta) -> Counts:
-        return self.now - self.before[length]
+    def over(self, length: timedelta, *, ago: timedelta = timedelta(0)) -> Counts:
+        """The counts over ``length`` ending at that instant, or ``ago`` before it."""
+        end = self.before[ago] if ago else self.now
+        return end - self.before[ago + length]
 
 
 def _stamps(at: datetime, lengths: Iterable[timedelta]) -> tuple[list[timedelta], list[int]]:
@@ -102,16 +104,28 @@ def as_of(slo: SLO, *, now: datetime, layout: Layout) -> datetime | None:
 
 
 def tier_states(
-    settings: AlertSettings, reading: Reading, objective: float, *, timeslices: bool
+    settings: AlertSettings,
+    reading: Reading,
+    objective: float,
+    *,
+    timeslices: bool,
+    bucket: timedelta,
 ) -> list[TierPublic]:
-    """Each effective tier with its burn rates; firing (when alerting is enabled) unless held
-    back by ``min_events`` (occurrence SLOs only: timeslices count minutes, not requests)."""
+    """Each effective tier with its burn rates; firing (when alerting is enabled) once it has
+    been over its factor for its hold, unless held back by ``min_events`` (occurrence SLOs
+    only: timeslices count minutes, not requests)."""
     found = []
     for tier in settings.tiers:
         long_burn = math.burn_rate(reading.over(tier.long_window), objective)
         short_burn = math.burn_rate(reading.over(tier.short_window), objective)
         events = reading.over(tier.short_window).total
-        over = tier.fires(long_burn, short_burn)
+        over = tier.fires(long_burn, short_burn) and all(
+            tier.fires(
+                math.burn_rate(reading.over(tier.long_window, ago=ago), objective),
+                math.burn_rate(reading.over(tier.short_window, ago=ago), objective),
+            )
+            for ago in tier.hold_offsets(bucket)
+        )
         held_back = over and not timeslices and events < settings.min_events
         found.append(
             TierPublic(
@@ -119,6 +133,7 @@ def tier_states(
                 long_window=format_duration(tier.long_window),
                 short_window=format_duration(tier.short_window),
                 factor=tier.factor,
+                hold=format_duration(tier.hold) if tier.hold else None,
                 long_burn_rate=long_burn,
                 short_burn_rate=short_burn,
                 short_window_events=events,
@@ -149,6 +164,7 @@ class _Frame:
     at: datetime
     span: Span
     alerting: AlertSettings
+    bucket: timedelta
 
     @property
     def tiers(self) -> tuple[Tier, ...]:
@@ -156,7 +172,12 @@ class _Frame:
 
     @property
     def lengths(self) -> list[timedelta]:
-        tier_windows = [w for t in self.tiers for w in (t.long_window, t.short_window)]
+        tier_windows = [
+            ago + window
+            for t in self.tiers
+            for ago in [timedelta(0), *t.hold_offsets(self.bucket)]
+            for window in (timedelta(0), t.long_window, t.short_window)
+        ]
         return [self.at - self.span.start, *BURN_WINDOWS.values(), *tier_windows]
 
 
@@ -164,7 +185,8 @@ def _frame(slo: SLO, service: Mapping[str, Any] | None, *, now: datetime, layout
     end = as_of(slo, now=now, layout=layout)
     at = end or align(now, timedelta(seconds=layout.bucket_seconds))
     span = period(parse_window(slo.window), at, parse_timezone(slo.timezone))
-    return _Frame(end, at, span, alerting_of(slo, service, layout=layout))
+    bucket = timedelta(seconds=layout.bucket_seconds)
+    return _Frame(end, at, span, alerting_of(slo, service, layout=layout), bucket)
 
 
 def status(
@@ -223,7 +245,9 @@ def _status(slo: SLO, frame: _Frame, reading: Reading, policy: Policy) -> SLOSta
     burns = {
         name: math.burn_rate(reading.over(d), slo.objective) for name, d in BURN_WINDOWS.items()
     }
-    tiers = tier_states(settings, reading, slo.objective, timeslices=timeslices)
+    tiers = tier_states(
+        settings, reading, slo.objective, timeslices=timeslices, bucket=frame.bucket
+    )
     alerts = firing_tiers(tiers) if end else []
     return SLOStatusPublic(
         id=slo.id,

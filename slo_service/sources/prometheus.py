@@ -19,8 +19,9 @@ from slo_service.domain.series import Buckets, Floats
 from slo_service.domain.sli import LatencySli, RatioSli, SliSpec, ThresholdSli
 from slo_service.sources import plan
 from slo_service.sources.base import Answer, Request, SourceError
+from slo_service.sources.datasources import Access
 from slo_service.sources.plan import Need
-from slo_service.sources.prometheus_http import Labels, PrometheusApi
+from slo_service.sources.prometheus_http import Health, Labels, PrometheusApi
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,20 @@ class PrometheusSource:
     (``sources.plan``), one query_range per query and chunk of at most 10,000 points, a few
     queries in flight at once (Prometheus evaluates each on one core)."""
 
-    def __init__(self, url: str, *, timeout: float, retries: int = 1, concurrency: int = 2) -> None:
-        self.api = PrometheusApi(url, timeout=timeout, retries=retries)
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float,
+        retries: int = 1,
+        concurrency: int = 2,
+        access: Access | None = None,
+        health: Health | None = None,
+    ) -> None:
+        """``access`` (a datasource's) replaces ``url`` and ``timeout`` when given."""
+        self.api = PrometheusApi(
+            url, timeout=timeout, retries=retries, access=access, health=health
+        )
         self.concurrency = concurrency  # queries in flight at once in a round
 
     def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]:

@@ -9,22 +9,27 @@ a silently wrong number.
 """
 
 import json
+import ssl
 import threading
 import time
 import warnings
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 
 from slo_service.domain.series import Floats
 from slo_service.sources.base import SourceError
+from slo_service.sources.datasources import Access
 
 Labels = dict[str, str]
 
 _VALUES = b'"values":['
 _NUMERIC = b'0123456789.,+-eEINafn[]"'  # what a values array may hold: [[t,"v"],...], NaN, ±Inf
 _RETRY_STATUS = (502, 503, 504)
+_REFUSED = (401, 403)
+_E = TypeVar("_E", bound=BaseException)
 
 
 class NotPrometheus(SourceError):
@@ -32,12 +37,38 @@ class NotPrometheus(SourceError):
     the configured address is most likely wrong, so the message says to check it."""
 
 
-def wrong_address(url: str, answer: str) -> str:
-    """What to say when the server at ``url`` gave ``answer`` instead of Prometheus's."""
+class HttpStatus(SourceError):
+    """The server answered an HTTP error: ``status``, and its own ``reason``."""
+
+    def __init__(self, message: str, *, status: int, reason: str) -> None:
+        super().__init__(message)
+        self.status, self.reason = status, reason
+
+
+def wrong_address(access: Access, answer: str) -> str:
+    """What to say when the server ``access`` reaches gave ``answer`` instead of Prometheus's."""
     return (
-        f"Prometheus at {url} {answer}: is SLO_PROMETHEUS_URL the server's base URL "
+        f"{access.where} {answer}: is {access.address_setting} the server's base URL "
         "(such as http://prometheus:9090)?"
     )
+
+
+class Health:
+    """Whether a datasource's last query succeeded, when, and the error if not; shared by the
+    clients of one datasource (measurement and the save-time check), safe between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.at: datetime | None = None
+        self.error: str | None = None
+
+    def record(self, error: str | None) -> None:
+        with self._lock:
+            self.at, self.error = datetime.now(UTC), error
+
+    def last(self) -> tuple[datetime | None, str | None]:
+        with self._lock:
+            return self.at, self.error
 
 
 class PrometheusApi:
@@ -45,13 +76,29 @@ class PrometheusApi:
     ``retries`` more tries after a timeout, a refused connection or a 502/503/504, and no more
     waiting once Prometheus was found unreachable (until ``reset``)."""
 
-    def __init__(self, url: str, *, timeout: float, retries: int = 1) -> None:
-        self.url = url
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float,
+        retries: int = 1,
+        access: Access | None = None,
+        health: Health | None = None,
+    ) -> None:
+        """``access`` (a datasource's credentials, TLS and headers) replaces ``url`` and
+        ``timeout`` when given; ``health`` records the outcome of every request."""
+        access = access or Access.plain(url, timeout=timeout)
+        self.url, self.access, self.health = access.url, access, health
         # Uncompressed: Prometheus spends more CPU gzipping a large range answer (0.8 s of
         # 4.5 s for 1.7M points, measured) than the transfer saves inside a cluster.
         self._client = httpx.Client(
-            base_url=url.rstrip("/"), timeout=timeout, headers={"Accept-Encoding": "identity"}
+            base_url=access.url.rstrip("/"),
+            timeout=access.timeout,
+            headers={**access.headers, "Accept-Encoding": "identity"},
+            auth=access.basic_auth,
+            verify=access.verify,
         )
+        self._extensions = {"sni_hostname": access.server_name} if access.server_name else {}
         self._retries = retries
         self._down: SourceError | None = None
         self._counting = threading.Lock()  # requests are made from several threads
@@ -83,11 +130,35 @@ class PrometheusApi:
             raise self._not_prometheus(path) from exc
         return data
 
+    def instant(self, query: str, at: float) -> Any:
+        """The result of ``query`` at ``at`` (``/api/v1/query``), as Prometheus's JSON."""
+        path = "/api/v1/query"
+        body = self._get(path, {"query": query, "time": str(at)})
+        try:
+            return _ok(_json(body))
+        except NotPrometheus as exc:
+            raise self._not_prometheus(path) from exc
+
     def _not_prometheus(self, path: str) -> NotPrometheus:
         answer = f"answers {path} with something other than Prometheus's JSON"
-        return NotPrometheus(wrong_address(self.url, answer))
+        error = NotPrometheus(wrong_address(self.access, answer))
+        self._record(error)
+        return error
+
+    def _record(self, error: SourceError | None) -> None:
+        if self.health is not None:
+            self.health.record(None if error is None else str(error))
 
     def _get(self, path: str, params: dict[str, str]) -> bytes:
+        try:
+            body = self._request(path, params)
+        except SourceError as exc:
+            self._record(exc)
+            raise
+        self._record(None)
+        return body
+
+    def _request(self, path: str, params: dict[str, str]) -> bytes:
         if self._down is not None:
             raise self._down  # unreachable earlier: do not wait again
         for attempt in range(self._retries + 1):
@@ -95,10 +166,11 @@ class PrometheusApi:
             with self._counting:
                 self.requests += 1
             try:
-                response = self._client.get(path, params=params)
+                response = self._client.get(path, params=params, extensions=self._extensions)
             except httpx.TransportError as exc:
                 if last:
-                    self._down = SourceError(f"Prometheus at {self.url} unreachable: {_why(exc)}")
+                    why = _why(exc, self.access.tls_hint)
+                    self._down = SourceError(f"{self.access.where} unreachable: {why}")
                     raise self._down from exc
             else:
                 if response.status_code == 200:
@@ -106,35 +178,51 @@ class PrometheusApi:
                 if response.status_code == 404 or response.is_success:
                     # Prometheus's API answers 200, or an error of its own (400, 422, 503).
                     answer = f"answers {response.status_code} to {path}"
-                    raise NotPrometheus(wrong_address(self.url, answer))
+                    raise NotPrometheus(wrong_address(self.access, answer))
                 if last or response.status_code not in _RETRY_STATUS:
-                    raise SourceError(
-                        f"Prometheus at {self.url} answered {response.status_code}: "
-                        f"{_reason(response)}"
-                    )
+                    raise self._status_error(response)
             time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
+    def _status_error(self, response: httpx.Response) -> HttpStatus:
+        """An HTTP error answer, named; a refusal (401, 403) says which credentials to check."""
+        status, reason = response.status_code, _reason(response)
+        if status in _REFUSED:
+            message = (
+                f"{self.access.where}: HTTP {status} {response.reason_phrase}: "
+                f"{self.access.refused_hint}"
+            )
+        else:
+            message = f"{self.access.where} answered {status}: {reason}"
+        return HttpStatus(message, status=status, reason=reason)
 
-def _why(exc: httpx.TransportError) -> str:
+
+def _why(exc: httpx.TransportError, tls_hint: str = "") -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
-    if isinstance(exc, httpx.ConnectError) and _refused(exc):
+    if isinstance(exc, httpx.ConnectError) and _behind(exc, ConnectionRefusedError):
         return "connection refused"
+    tls = _behind(exc, ssl.SSLError)
+    if tls is not None:
+        reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or tls
+        if "ALERT" in str(reason):  # the server's alert: it refused us, e.g. our certificate
+            reason = f"the server refused the handshake ({reason})"
+        return f"TLS failed: {reason}" + (f": {tls_hint}" if tls_hint else "")
     return f"{type(exc).__name__}: {exc}"
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether a refused connection is behind ``exc``: httpx raises its ConnectError from
-    httpcore's, which is raised while handling the socket's ConnectionRefusedError."""
+def _behind(exc: BaseException, kind: type[_E]) -> _E | None:
+    """The ``kind`` of exception behind ``exc`` if any: httpx raises its errors from
+    httpcore's, which are raised while handling the socket's (ConnectionRefusedError,
+    ssl.SSLError)."""
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
-        if isinstance(cause, ConnectionRefusedError):
-            return True
+        if isinstance(cause, kind):
+            return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
-    return False
+    return None
 
 
 def _reason(response: httpx.Response) -> str:

@@ -29,8 +29,11 @@ def tier(long: str, short: str, **fields: Any) -> dict[str, Any]:
          [(["alerting", "tiers", 0], "its factor 0.5 is under 1")]),
         ("30d", [tier("1h", "5m")],
          [(["alerting", "tiers", 0], "give factor (e.g. 14.4) or budget_spent (e.g. 0.02)")]),
+        ("30d", [tier("6h", "30m", factor=6), tier("1h", "5m", factor=14.4, hold="2h")],
+         [(["alerting", "tiers", 1], "its hold (2h) is longer than its long window (1h)")]),
     ],
-    ids=["7d-share-under-1", "longer-than-the-window", "factor-under-1", "neither"],
+    ids=["7d-share-under-1", "longer-than-the-window", "factor-under-1", "neither",
+         "hold-longer-than-the-long-window"],
 )  # fmt: skip
 def test_a_tier_that_would_fire_while_the_slo_is_met_is_refused(
     client: TestClient,
@@ -54,12 +57,16 @@ def test_a_tier_that_would_fire_while_the_slo_is_met_is_refused(
 def test_user_tiers_keep_their_windows_and_show_in_the_status(
     client: TestClient, admin: Headers
 ) -> None:
-    tiers = [tier("2h", "10m", severity="page", factor=10), tier("1d", "1h", budget_spent=0.5)]
+    tiers = [tier("2h", "10m", severity="page", factor=10, hold="5m"),
+             tier("1d", "1h", budget_spent=0.5)]  # fmt: skip
     push_slo(client, admin, alerting={"tiers": tiers, "min_events": 100, "no_data_for": "2h"})
     status = client.get(f"{API}/slos/churn-model:availability/status", headers=admin).json()
-    shown = [(t["severity"], t["long_window"], t["short_window"], t["factor"])
+    shown = [(t["severity"], t["long_window"], t["short_window"], t["factor"], t["hold"])
              for t in status["alerting"]["tiers"]]  # fmt: skip
-    assert shown == [("page", "2h", "10m", 10.0), ("ticket", "1d", "1h", pytest.approx(3.5))]
+    assert shown == [
+        ("page", "2h", "10m", 10.0, "5m"),
+        ("ticket", "1d", "1h", pytest.approx(3.5), None),
+    ]
     assert (status["alerting"]["min_events"], status["alerting"]["no_data_for"]) == (100, "2h")
 
 

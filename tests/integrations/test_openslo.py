@@ -330,7 +330,6 @@ def test_severity(given: str, severity: str) -> None:
                             "kind": "burnrate",
                             "threshold": 14.4,
                             "lookbackWindow": "1h",
-                            "alertAfter": "5m",
                         },
                     },
                 }
@@ -361,7 +360,6 @@ def test_burn_rate_threshold_is_the_factor_whatever_the_window(
         "op": "gt",
         "threshold": factor,
         "lookbackWindow": "1h",
-        "alertAfter": "5m",
     }
     inline = {
         "kind": "AlertPolicy",
@@ -578,9 +576,9 @@ ERRORS: list[tuple[str, list[Any], str]] = [
         SLO_AT + f"{QUERY}.type: 'Datadog': slo-service reads Prometheus only",
     ),
     (
-        "metric-source-ref",
-        [edit(slo_doc(), f"{QUERY}.metricSourceRef", "prom")],
-        SLO_AT + f"{QUERY}.metricSourceRef: not supported: slo-service queries the Prometheus",
+        "metric-source-ref-not-a-name",
+        [edit(slo_doc(), f"{QUERY}.metricSourceRef", "Prom EU")],
+        SLO_AT + f"{QUERY}.metricSourceRef: 'Prom EU' is not a datasource name",
     ),
     (
         "query-not-a-counter",
@@ -701,9 +699,22 @@ ERRORS: list[tuple[str, list[Any], str]] = [
         "document 1, kind: {}: must be a text, one of SLO, SLI",
     ),
     (
-        "foreign-annotation",
-        [edit(slo_doc(), "metadata.annotations", {"openslo.com/x": "y"})],
-        SLO_AT + "metadata.annotations.openslo.com/x: not supported",
+        "annotation-differs-from-label",
+        [
+            edit(
+                edit(slo_doc(), "metadata.annotations", {"team": "b"}),
+                "metadata.labels",
+                {"team": "a"},
+            )
+        ],
+        SLO_AT + "metadata.annotations.team: 'b' differs from the label team: 'a': slo-service "
+        "keeps other tools' annotations as labels, one value per key; make them agree",
+    ),
+    (
+        "annotation-key-too-long-for-a-label",
+        [edit(slo_doc(), "metadata.annotations", {"example.com/" + "k" * 60: "v"})],
+        SLO_AT + "metadata.annotations.example.com/" + "k" * 60 + ": slo-service keeps each "
+        "annotation as a label, whose key starts with a letter",
     ),
     (
         "unknown-kind-annotation",
@@ -764,7 +775,6 @@ CONDITION: Doc = {
     "op": "gt",
     "threshold": 14.4,
     "lookbackWindow": "1h",
-    "alertAfter": "5m",
 }
 POLICY: Doc = {
     "apiVersion": "openslo/v1",
@@ -783,12 +793,22 @@ POLICY_AT = "document 2 (AlertPolicy burn), spec."
 CONDITION_AT = "document 3 (AlertCondition fast), spec.condition."
 
 ERRORS += [
+    (
+        "label-of-the-sli-differs",
+        [
+            edit(BY_REF, "metadata.labels", {"env": "prod"}),
+            edit(SLI_DOC, "metadata.labels", {"env": ["dev"]}),
+        ],
+        "document 2 (SLI good-ratio), metadata.labels.env: 'dev' differs from 'prod' given at "
+        "document 1 (SLO availability), metadata.labels.env: an SLO has one value per label; "
+        "make them agree",
+    ),
     ("unused-sli", [slo_doc(), SLI_DOC], "document 2 (SLI good-ratio): no SLO uses it"),
     (
-        "sli-text",
-        [BY_REF, edit(SLI_DOC, "metadata.displayName", "Good")],
-        "document 2 (SLI good-ratio), metadata.displayName: not supported: slo-service keeps no "
-        "text of an SLI",
+        "sli-slo-service-annotation",
+        [BY_REF, edit(SLI_DOC, "metadata.annotations", {"slo-service.io/kind": "latency"})],
+        "document 2 (SLI good-ratio), metadata.annotations.slo-service.io/kind: slo-service reads "
+        "its own annotations on SLO documents",
     ),
     (
         "unknown-in-referenced-sli",
@@ -821,14 +841,43 @@ ERRORS += [
         CONDITION_AT + "kind: 'budget': slo-service alerts on burnrate only",
     ),
     (
-        "alert-after-zero",
-        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.alertAfter", "0m")],
-        CONDITION_AT + "alertAfter: '0m' is not a duration",
+        "alert-after-longer-than-the-lookback",
+        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.alertAfter", "2h")],
+        CONDITION_AT + "alertAfter: its hold (2h) is longer than its long window (1h): a burn "
+        "that lasts that long is the next tier's to catch; shorten the hold",
     ),
     (
-        "alert-after-not-shorter",
-        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.alertAfter", "2h")],
-        CONDITION_AT + "alertAfter: slo-service reads alertAfter as the short window",
+        "alert-after-not-a-duration",
+        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.alertAfter", "soon")],
+        CONDITION_AT + "alertAfter: 'soon' is not a duration",
+    ),
+    (
+        "burn-rate-op-lte",
+        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.op", "lte")],
+        CONDITION_AT + "op: 'lte': a slo-service tier fires while the burn rate is above its "
+        "threshold; a condition on a burn rate at or under it would fire while the SLO is met: "
+        "give gt",
+    ),
+    (
+        "short-window-not-shorter",
+        [
+            *WITH_POLICY[:2],
+            edit(CONDITION_DOC, "metadata.annotations", {"slo-service.io/short-window": "1h"}),
+        ],
+        "document 3 (AlertCondition fast), metadata.annotations.slo-service.io/short-window: "
+        "the short window must be shorter than lookbackWindow",
+    ),
+    (
+        "short-window-on-the-slo",
+        [edit(slo_doc(), "metadata.annotations", {"slo-service.io/short-window": "5m"})],
+        SLO_AT + "metadata.annotations.slo-service.io/short-window: not one of slo-service's "
+        "annotations of an SLO",
+    ),
+    (
+        "lookback-too-short-for-a-short-window",
+        [*WITH_POLICY[:2], edit(CONDITION_DOC, "spec.condition.lookbackWindow", "1m")],
+        CONDITION_AT + "lookbackWindow: too short for a tier: its short window (lookbackWindow / "
+        "12, at least 1m) must be shorter than it; give at least 2m",
     ),
     (
         "burn-rate-under-1",
@@ -845,11 +894,7 @@ ERRORS += [
         "lookback-longer-than-the-window",
         [
             *WITH_POLICY[:2],
-            edit(
-                edit(CONDITION_DOC, "spec.condition.lookbackWindow", "29d"),
-                "spec.condition.alertAfter",
-                "1d",
-            ),
+            edit(CONDITION_DOC, "spec.condition.lookbackWindow", "29d"),
         ],
         CONDITION_AT + "lookbackWindow: 29d is longer than the SLO's window (28d)",
     ),
@@ -1178,11 +1223,49 @@ def test_export_through_a_server_matches_the_local_export(
     assert (only.exit_code, only.stdout) == (0, "")
 
 
-def test_a_service_document_only_declares_its_name() -> None:
+def test_a_service_document_gives_its_slos_its_labels_and_texts() -> None:
     service = {"apiVersion": "openslo/v1", "kind": "Service", "metadata": {"name": "churn-model"}}
-    assert [b["name"] for b in from_openslo([service, slo_doc()])] == ["availability"]
-    found = problems([edit(service, "spec", {"description": "Churn"}), slo_doc()])
-    assert found == [
-        "document 1 (Service churn-model), spec.description: not supported: slo-service keeps "
-        "no text of a service; move it to the SLO's spec.description"
-    ]
+    (plain,) = from_openslo([service, slo_doc()])
+    assert plain["name"] == "availability"
+    assert "labels" not in plain
+    assert "description" not in plain
+    described = edit(
+        edit(service, "spec", {"description": "Churn"}), "metadata.labels", {"team": ["ml"]}
+    )
+    (body,) = from_openslo([described, slo_doc()])
+    assert body["description"] == "Service churn-model: Churn"
+    assert body["labels"] == {"team": "ml"}
+    other = edit(described, "metadata.name", "other-model")
+    (unrelated,) = from_openslo([other, slo_doc()])  # another service's metadata stays its own
+    assert "labels" not in unrelated
+    assert "description" not in unrelated
+
+
+@pytest.mark.parametrize("datasource", ["eu-prod", None])
+def test_the_datasource_rides_in_metric_source_ref(datasource: str | None) -> None:
+    """A non-default datasource is written as each metricSource's metricSourceRef and read
+    back into sli.datasource; the default one is left out both ways."""
+    ratio = {"source": "prometheus", "type": "ratio", "bad": 'x_total{code="500"}',
+             "total": "x_total"}  # fmt: skip
+    threshold = {"source": "prometheus", "type": "threshold", "query": "max(x)", "op": "<",
+                 "threshold": 1.0}  # fmt: skip
+    for sli, window in ((ratio, "28d"), (threshold, "7d")):
+        if datasource:
+            sli = {**sli, "datasource": datasource}
+        body = {"service": "churn-model", "name": "n", "kind": "custom", "objective": 0.99,
+                "window": window, "sli": sli}  # fmt: skip
+        documents = to_openslo(body)
+        sources = [
+            s["metricSource"]
+            for s in (documents[0]["spec"]["indicator"]["spec"].get("ratioMetric", {}).values())
+            if isinstance(s, dict)
+        ] or [documents[0]["spec"]["indicator"]["spec"]["thresholdMetric"]["metricSource"]]
+        assert [s.get("metricSourceRef") for s in sources] == [datasource] * len(sources)
+        (back,) = from_openslo(documents)
+        assert back["sli"].get("datasource") == datasource
+
+
+def test_good_and_total_from_two_datasources_are_refused() -> None:
+    doc = edit(slo_doc(), f"{QUERY}.metricSourceRef", "eu-prod")
+    found = problems([doc])
+    assert any("give them the same metricSourceRef" in line for line in found), found

@@ -289,6 +289,32 @@ def test_configured_tiers_keep_their_windows() -> None:
     assert {"slo:sli_error:ratio_rate10m", "slo:sli_events:count3m"} <= set(records(slo))
 
 
+def test_a_tier_s_hold_is_the_rule_s_for() -> None:
+    """One hold for the severity's tiers: the rule's ``for``. Two holds: a rule per hold, with
+    a ``hold`` label so that their alerts are different series."""
+    tiers = [
+        {"severity": "page", "long_window": "1h", "short_window": "5m", "factor": 14.4,
+         "hold": "5m"},
+        {"severity": "ticket", "long_window": "1d", "short_window": "2h", "factor": 3,
+         "hold": "30m"},
+        {"severity": "ticket", "long_window": "3d", "short_window": "6h", "factor": 1},
+    ]  # fmt: skip
+    alerts = [
+        a for a in alerts_of(make_slo(alerting={"tiers": tiers})) if a["alert"] != "SLONoData"
+    ]
+    shown = [
+        (a["labels"]["severity"], a.get("for"), a["labels"].get("hold"), tiers_in(a["expr"]))
+        for a in alerts
+    ]
+    assert shown == [
+        ("page", "5m", None, [("1h", "5m", "14.4")]),
+        ("ticket", None, "0m", [("3d", "6h", "1")]),
+        ("ticket", "30m", "30m", [("1d", "2h", "3")]),
+    ]
+    assert list(alerts[0])[:3] == ["alert", "expr", "for"]
+    assert "for" not in burn_alerts(make_slo())["page"]  # the defaults hold for no time
+
+
 @pytest.mark.parametrize(
     ("spec", "total"),
     [
@@ -444,6 +470,7 @@ def every_kind() -> list[SLO]:
         make_slo(7, name="drift", kind="drift", objective=0.95),
         make_slo(8, service="fraud-model", sli={"bad": 'p_total{status="error"}'}),
         make_slo(9, name="odd", labels={"x": "{{ $value }}"}, alerting={"min_events": 0}),
+        make_slo(10, name="held", alerting={"tiers": [{**tier, "hold": "2m"}, tier]}),
     ]
 
 

@@ -84,10 +84,17 @@ def postgres_cluster(workdir: Path) -> Iterator[str]:
 
 @contextmanager
 def prometheus_server(
-    workdir: Path, *, tsdb: Path | None = None, scrape: Sequence[str] = ()
+    workdir: Path,
+    *,
+    tsdb: Path | None = None,
+    scrape: Sequence[str] = (),
+    web_config: Path | None = None,
+    ready: httpx.Client | None = None,
 ) -> Iterator[str]:
     """Start Prometheus over ``tsdb`` (backfilled blocks, or empty), scraping the
-    ``host:port`` targets in ``scrape`` every second (none by default)."""
+    ``host:port`` targets in ``scrape`` every second (none by default); ``web_config`` (its
+    ``--web.config.file``: basic auth, TLS) makes the URL https when it has a
+    ``tls_server_config``, and ``ready`` is then the client that can ask it whether it is."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise RuntimeError("prometheus not found: apt-get install prometheus")
@@ -102,7 +109,8 @@ def prometheus_server(
     else:
         config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    tls = web_config is not None and "tls_server_config" in web_config.read_text()
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     log = (workdir / "prometheus.log").open("w")
     process = subprocess.Popen(
         [
@@ -111,12 +119,13 @@ def prometheus_server(
             f"--storage.tsdb.path={tsdb or workdir / 'data'}",
             "--storage.tsdb.retention.time=3650d",
             f"--web.listen-address=127.0.0.1:{port}",
+            *([f"--web.config.file={web_config}"] if web_config else []),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_ready(f"{url}/-/ready", process)
+        _wait_ready(f"{url}/-/ready", process, client=ready)
         yield url
     finally:
         process.terminate()
@@ -124,13 +133,18 @@ def prometheus_server(
         log.close()
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _wait_ready(
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 60,
+    client: httpx.Client | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url}: the server exited with {process.returncode}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if (client.get(url) if client else httpx.get(url, timeout=1)).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -14,6 +14,8 @@ GATE_ANNOTATION = PREFIX + "gate"
 ALERTING_ANNOTATION = PREFIX + "alerting"
 MIN_EVENTS_ANNOTATION = PREFIX + "alerting-min-events"
 NO_DATA_FOR_ANNOTATION = PREFIX + "alerting-no-data-for"
+# On an AlertCondition: the short window of the tier it makes (lookbackWindow / 12 without it).
+SHORT_WINDOW_ANNOTATION = PREFIX + "short-window"
 ANNOTATIONS = (
     KIND_ANNOTATION,
     PARAMS_ANNOTATION,

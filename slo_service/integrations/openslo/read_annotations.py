@@ -26,30 +26,24 @@ from slo_service.integrations.openslo.common import (
     SLI_TYPE_ANNOTATION,
 )
 from slo_service.integrations.openslo.read_fields import (
-    Here,
     as_json_object,
-    as_mapping,
-    as_string,
     fail,
     location,
 )
 from slo_service.integrations.openslo.read_sli import latency_sli
+from slo_service.integrations.where import Here
 from slo_service.schemas.policy import AlertingPolicy, GatePolicy
 
 
-def read_notes(here: Here, value: Any) -> dict[str, str]:
-    """``metadata.annotations``: slo-service's own only, each a string."""
-    if value is None:
-        return {}
-    notes = as_mapping(here, value)
-    for key, text in notes.items():
+def read_notes(here: Here, notes: Mapping[str, str]) -> dict[str, str]:
+    """slo-service's own annotations of an SLO (other tools' are kept as labels:
+    ``read_metadata``), each one slo-service knows."""
+    for key in notes:
         if key not in ANNOTATIONS:
             fail(
-                here.at(str(key)),
-                "not supported: slo-service keeps no annotations but its own "
-                f"({', '.join(ANNOTATIONS)})",
+                here.at(key),
+                f"not one of slo-service's annotations of an SLO ({', '.join(ANNOTATIONS)})",
             )
-        as_string(here.at(key), text)
     if PARAMS_ANNOTATION in notes and KIND_ANNOTATION not in notes:
         fail(here.at(PARAMS_ANNOTATION), f"only with {KIND_ANNOTATION}")
     return dict(notes)

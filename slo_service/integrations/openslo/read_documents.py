@@ -1,7 +1,10 @@
 """The documents of an OpenSLO file: each one's envelope checked, indexed by kind and name.
 
 SLO documents are converted; SLI, AlertPolicy and AlertCondition documents are found by the
-references in them (and refused if no SLO uses them); a Service declares only its name.
+references in them (and refused if no SLO uses them); a Service's metadata and description
+are kept on the SLOs of that service (``read_metadata``). Kinds slo-service has no use for
+(DataSource, AlertNotificationTarget) and other apiVersions are refused, each saying why and
+what to do instead.
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,22 +15,33 @@ from slo_service.errors import InvalidInput
 from slo_service.integrations.openslo.common import API_VERSION
 from slo_service.integrations.openslo.read_fields import (
     HINTS,
-    Here,
+    Problem,
     as_mapping,
     as_slug,
     as_string,
+    as_text,
     check_keys,
+    collect,
     fail,
 )
+from slo_service.integrations.openslo.read_metadata import Metadata, read_metadata, refuse_notes
+from slo_service.integrations.where import Here
 
 _UNSUPPORTED_KINDS = {
-    "DataSource": "not supported: slo-service queries the Prometheus of SLO_PROMETHEUS_URL; "
-    "give metricSource.type: Prometheus in the SLI instead",
+    "DataSource": "not supported: slo-service reads metrics from the Prometheus-compatible "
+    "datasources of its own configuration (SLO_DATASOURCES_FILE, or SLO_PROMETHEUS_URL as "
+    "'default') and keeps no connection details in SLO files; leave the DataSource out and "
+    "name one of those datasources in the SLI's metricSourceRef (or leave it out: default)",
     "AlertNotificationTarget": HINTS["notificationTargets"].replace(
         "; leave notificationTargets out or empty", ""
     ),
 }
 KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "Service")
+# What the earlier drafts of the spec changed, for the message that refuses them.
+_OLDER_VERSIONS = {
+    "openslo/v1alpha": "the spec's earlier draft (timeWindow as unit and count, objectives "
+    "with ratioMetrics of their own); slo-service reads openslo/v1: rewrite the file in v1",
+}
 
 
 @dataclass
@@ -46,12 +60,22 @@ class Doc:
         return Here(f"{self.where} ({self.kind} {self.name})")
 
 
+@dataclass(frozen=True)
+class Service:
+    """A Service document: what its SLOs keep of it (read once, kept on each of them)."""
+
+    doc: Doc
+    metadata: Metadata
+    description: str
+
+
 @dataclass
 class Index:
     """A file's SLO documents, and the others by kind and name for references."""
 
     slos: list[Doc] = field(default_factory=list)
     named: dict[str, dict[str, Doc]] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
 
     def find(self, kind: str, name: str) -> Doc | None:
         """The document of ``kind`` named ``name``, marked as used; None if there is none."""
@@ -61,9 +85,7 @@ class Index:
         return found
 
 
-def index_documents(
-    documents: Sequence[Any], problems: list[tuple[Sequence[str | int], str]]
-) -> Index:
+def index_documents(documents: Sequence[Any], problems: list[Problem]) -> Index:
     """Check each document's envelope and index it; its problems are added to ``problems``
     (a list document's items are documents too: ``document 1[2]``)."""
     index = Index()
@@ -76,8 +98,6 @@ def index_documents(
         for where, item in items:
             try:
                 doc = _document(where, item)
-                if doc.kind == "Service":
-                    _service(doc)
             except InvalidInput as exc:
                 problems += exc.problems
                 continue
@@ -85,6 +105,13 @@ def index_documents(
                 index.slos.append(doc)
                 continue
             if doc.kind == "Service":
+                service = collect(problems, _service, doc)
+                if service is not None and doc.name in index.services:
+                    problems.append(
+                        ((doc.here.label,), f"another Service is named {doc.name!r} already")
+                    )
+                elif service is not None:
+                    index.services[doc.name] = service
                 continue
             same = index.named.setdefault(doc.kind, {})
             if doc.name in same:
@@ -106,10 +133,13 @@ def _document(where: str, item: Any) -> Doc:
     check_keys(
         here, body, {"apiVersion", "kind", "metadata", "spec"}, required=("kind", "metadata")
     )
-    if body.get("apiVersion") != API_VERSION:
+    version = body.get("apiVersion")
+    if version in _OLDER_VERSIONS:
+        fail(here.at("apiVersion"), f"{version!r}: {_OLDER_VERSIONS[version]}")
+    if version != API_VERSION:
         fail(
             here.at("apiVersion"),
-            f"{body.get('apiVersion')!r}: a file holds native SLOs or OpenSLO documents of "
+            f"{version!r}: a file holds native SLOs or OpenSLO documents of "
             f"apiVersion {API_VERSION}, not both nor other versions",
         )
     kind = body["kind"]
@@ -126,12 +156,20 @@ def _document(where: str, item: Any) -> Doc:
     return Doc(where, kind, name, body)
 
 
-def _service(doc: Doc) -> None:
-    """A Service document only declares its name: slo-service keeps nothing else of it."""
+def _service(doc: Doc) -> Service:
+    """A Service document: its name (a slug, as services are), its metadata and description,
+    which the SLOs of the service keep."""
     here = doc.here
-    check_keys(here.at("metadata"), doc.body["metadata"], {"name"}, text="a service")
-    as_slug(here.at("metadata", "name"), doc.name)
-    if "spec" in doc.body:
-        check_keys(
-            here.at("spec"), as_mapping(here.at("spec"), doc.body["spec"]), set(), "a service"
-        )
+    problems: list[Problem] = []
+    collect(problems, lambda: as_slug(here.at("metadata", "name"), doc.name))
+    metadata = collect(problems, lambda: read_metadata(here.at("metadata"), doc.body["metadata"]))
+    if metadata is not None:
+        collect(problems, lambda: refuse_notes(here.at("metadata", "annotations"), metadata.notes))
+    spec = collect(problems, lambda: as_mapping(here.at("spec"), doc.body.get("spec") or {}))
+    if spec is not None:
+        collect(problems, lambda: check_keys(here.at("spec"), spec, {"description"}))
+    at = here.at("spec", "description")
+    description = collect(problems, lambda: as_text(at, (spec or {}).get("description")))
+    if problems or metadata is None:
+        raise InvalidInput(problems)
+    return Service(doc, metadata, description or "")

@@ -3,24 +3,24 @@
 ``Here`` is where a value sits (its document and the path inside it); ``fail`` raises the
 InvalidInput that names it, e.g. ``document 2 (SLO churn), spec.objectives[0].target: ...``.
 ``check_keys`` refuses every key slo-service does not map: nothing is dropped on the way in.
+``collect`` runs one reader and keeps its problems, so that every problem of a document is
+reported at once rather than the first alone.
 """
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from slo_service.errors import InvalidInput
+from slo_service.integrations.where import Here
 
 _LABEL_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]{0,62}")
+T = TypeVar("T")
+P = ParamSpec("P")
+Problem = tuple[Sequence[str | int], str]
 
-_NO_TEXT = (
-    "not supported: slo-service keeps no text of {what}; move it to the SLO's spec.description"
-)
 HINTS = {
-    "metricSourceRef": "not supported: slo-service queries the Prometheus of "
-    "SLO_PROMETHEUS_URL; give type: Prometheus and spec.query instead",
     "raw": "not supported: slo-service counts good (or bad) and total events; a precomputed "
     "ratio cannot be budgeted by occurrences",
     "rawType": "not supported: slo-service counts good (or bad) and total events",
@@ -29,31 +29,26 @@ HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class Here:
-    """Where a value sits: its document's label and the path inside the document."""
-
-    label: str
-    path: tuple[str | int, ...] = ()
-
-    def at(self, *keys: str | int) -> "Here":
-        return Here(self.label, (*self.path, *keys))
-
-
 def fail(here: Here, reason: str) -> NoReturn:
     """Refuse the value at ``here``: an InvalidInput naming its document and path."""
     raise InvalidInput.at(location(here), reason)
 
 
 def location(here: Here) -> tuple[str | int, ...]:
-    """``here`` as an InvalidInput location: ``("document 2 (SLO x), spec", "objectives",
-    0)``, the document's label and the first key joined as the head."""
-    if not here.path:
-        return (here.label,)
-    head, *rest = here.path
-    if isinstance(head, int):
-        return (here.label, *here.path)
-    return (f"{here.label}, {head}", *rest)
+    """``here`` as an InvalidInput location (``Here.location``)."""
+    return here.location()
+
+
+def collect(
+    problems: list[Problem], read: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T | None:
+    """``read(*args, **kwargs)``, or None with its problems added to ``problems`` if it
+    refuses something."""
+    try:
+        return read(*args, **kwargs)
+    except InvalidInput as exc:
+        problems += exc.problems
+        return None
 
 
 def as_mapping(here: Here, value: Any) -> Mapping[str, Any]:
@@ -67,22 +62,15 @@ def check_keys(
     here: Here,
     value: Mapping[str, Any],
     allowed: Iterable[str],
-    text: str | None = None,
     *,
     required: Iterable[str] = (),
 ) -> None:
-    """Refuse every key not in ``allowed`` (``displayName``/``description`` of ``text``, an
-    object slo-service keeps no text of, with a hint), and require ``required``."""
+    """Refuse every key not in ``allowed`` (with a hint for some), and require ``required``."""
     allowed = set(allowed)
-    problems: list[tuple[Sequence[str | int], str]] = []
+    problems: list[Problem] = []
     for key in value:
-        if key in allowed:
-            continue
-        if text is not None and key in ("displayName", "description"):
-            reason = _NO_TEXT.format(what=text)
-        else:
-            reason = HINTS.get(str(key), "not supported")
-        problems.append((location(here.at(str(key))), reason))
+        if key not in allowed:
+            problems.append((location(here.at(str(key))), HINTS.get(str(key), "not supported")))
     problems += [(location(here.at(key)), "required") for key in required if key not in value]
     if problems:
         raise InvalidInput(problems)
@@ -134,22 +122,31 @@ def as_json_object(here: Here, text: str) -> dict[str, Any]:
     return value
 
 
-def as_labels(here: Here, value: Any) -> dict[str, str]:
-    """``metadata.labels`` as slo-service's labels: a list value joined with commas."""
+def as_labels(here: Here, value: Any, *, what: str = "label") -> dict[str, str]:
+    """``metadata.labels`` (or annotations kept as labels, ``what``) as slo-service's labels:
+    a list value joined with commas. Every bad key or value is reported at once."""
     if value is None:
         return {}
     labels: dict[str, str] = {}
+    problems: list[Problem] = []
     for key, item in as_mapping(here, value).items():
+        at = location(here.at(str(key)))
         if not _LABEL_KEY.fullmatch(str(key)):
-            fail(
-                here.at(str(key)),
-                "slo-service's label keys start with a letter or '_', then letters, digits, "
-                "'_./-', at most 63 characters",
+            problems.append(
+                (
+                    at,
+                    f"slo-service keeps each {what} as a label, whose key starts with a letter "
+                    "or '_', then letters, digits, '_./-', at most 63 characters",
+                )
             )
-        if isinstance(item, list) and item and all(isinstance(v, str) for v in item):
+        elif isinstance(item, list) and item and all(isinstance(v, str) for v in item):
             labels[str(key)] = ",".join(item)
         elif isinstance(item, str):
             labels[str(key)] = item
         else:
-            fail(here.at(str(key)), "give a string or a list of strings (joined with commas)")
+            problems.append((at, "give a string or a list of strings (joined with commas)"))
+        if len(labels.get(str(key), "")) > 256:
+            problems.append((at, "slo-service keeps label values of at most 256 characters"))
+    if problems:
+        raise InvalidInput(problems)
     return labels

@@ -3,7 +3,8 @@
 A ``ratioMetric`` of Prometheus counters is a ratio SLI (a query is read as its series
 selector); a ``thresholdMetric`` budgeted by Timeslices is a threshold SLI that each objective
 completes with its ``op`` and ``value``. ``latency_sli`` reads a histogram's bucket-over-count
-ratio as a latency SLI when an annotation asks for it.
+ratio as a latency SLI when an annotation asks for it. The SLI's metadata and description are
+kept on the SLO (``read_metadata``).
 """
 
 import math
@@ -14,18 +15,24 @@ from datetime import timedelta
 from typing import Any
 
 from slo_service.domain.promql import Selector, check_expression, parse_selector
+from slo_service.domain.sli import DATASOURCE_PATTERN, DEFAULT_DATASOURCE
+from slo_service.errors import InvalidInput
 from slo_service.integrations.openslo.common import API_VERSION, OPS
-from slo_service.integrations.openslo.read_documents import Index
+from slo_service.integrations.openslo.read_documents import Doc, Index
 from slo_service.integrations.openslo.read_fields import (
-    Here,
+    Problem,
     as_mapping,
     as_number,
     as_string,
     as_text,
     check_keys,
+    collect,
     fail,
+    location,
 )
+from slo_service.integrations.openslo.read_metadata import Kept, read_metadata, refuse_notes
 from slo_service.integrations.openslo.read_windows import read_slice_window
+from slo_service.integrations.where import Here
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,11 @@ class Metric:
     here: Here
 
 
-def read_indicator(here: Here, spec: Mapping[str, Any], index: Index) -> tuple[Here, Any]:
+def read_indicator(
+    here: Here, spec: Mapping[str, Any], index: Index, kept: Kept
+) -> tuple[Here, Any]:
     """The SLI spec of an SLO's ``spec`` (inline ``indicator``, or the SLI document its
-    ``indicatorRef`` names), and where it is."""
+    ``indicatorRef`` names), and where it is; its metadata and description go to ``kept``."""
     if ("indicator" in spec) == ("indicatorRef" in spec):
         fail(here.at("spec", "indicator"), "give indicator or indicatorRef (one of them)")
     if "indicatorRef" in spec:
@@ -47,7 +56,7 @@ def read_indicator(here: Here, spec: Mapping[str, Any], index: Index) -> tuple[H
         found = index.find("SLI", ref)
         if found is None:
             fail(here.at("spec", "indicatorRef"), f"no SLI document is named {ref!r}")
-        check_keys(found.here.at("metadata"), found.body["metadata"], {"name"}, text="an SLI")
+        _keep(found.here, found.body["metadata"], found.body["spec"], f"SLI {ref}", kept)
         return found.here.at("spec"), found.body["spec"]
     at = here.at("spec", "indicator")
     inline = as_mapping(at, spec["indicator"])
@@ -56,72 +65,167 @@ def read_indicator(here: Here, spec: Mapping[str, Any], index: Index) -> tuple[H
         fail(at.at("kind"), "an inline indicator is of kind SLI")
     if "apiVersion" in inline and inline["apiVersion"] != API_VERSION:
         fail(at.at("apiVersion"), f"give {API_VERSION}")
-    if "metadata" in inline:
-        check_keys(
-            at.at("metadata"),
-            as_mapping(at.at("metadata"), inline["metadata"]),
-            {"name"},
-            text="an SLI",
-        )
+    metadata = inline.get("metadata") or {}
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    _keep(at, metadata, inline["spec"], f"SLI {name}" if name else "SLI", kept)
     return at.at("spec"), inline["spec"]
 
 
-def read_metric(here: Here, value: Any, method: str, method_here: Here) -> Metric:
-    """The SLI spec's metric, checked against the SLO's ``budgetingMethod``."""
+def _keep(here: Here, metadata: Any, spec: Any, title: str, kept: Kept) -> None:
+    """Keep an SLI's metadata and ``spec.description`` on the SLO."""
+    read = read_metadata(here.at("metadata"), metadata)
+    refuse_notes(here.at("metadata", "annotations"), read.notes)
+    description = spec.get("description") if isinstance(spec, dict) else None
+    kept.add_document(title, read, description, here.at("spec", "description"))
+
+
+def read_metric(here: Here, value: Any, method: str | None, method_here: Here) -> Metric:
+    """The SLI spec's metric, checked against the SLO's ``budgetingMethod`` (None: the method
+    was refused already). A metric the method does not budget is refused at the method, after
+    the metric's own problems, and the metric still comes back, for the objectives to be read:
+    every problem is reported at once."""
     spec = as_mapping(here, value)
-    check_keys(here, spec, {"ratioMetric", "thresholdMetric"}, text="an SLI")
+    problems: list[Problem] = []
+    collect(problems, check_keys, here, spec, {"description", "ratioMetric", "thresholdMetric"})
     if ("ratioMetric" in spec) == ("thresholdMetric" in spec):
         fail(here, "give ratioMetric or thresholdMetric (one of them)")
     if "thresholdMetric" in spec:
-        if method != "Timeslices":
-            fail(method_here, f"{method}: slo-service budgets a thresholdMetric by Timeslices")
-        at = here.at("thresholdMetric")
-        threshold = as_mapping(at, spec["thresholdMetric"])
-        check_keys(at, threshold, {"metricSource"}, required=("metricSource",))
-        query_at, query = _query(at.at("metricSource"), threshold["metricSource"])
+        metric = collect(problems, _threshold_metric, here.at("thresholdMetric"), spec)
+        if method not in ("Timeslices", None):
+            problems.append(
+                (
+                    location(method_here),
+                    f"{method}: slo-service budgets a thresholdMetric by Timeslices (the share "
+                    "of slices whose value meets the objective); use Timeslices",
+                )
+            )
+    else:
         try:
-            check_expression(query)
-        except ValueError as exc:
-            fail(query_at, str(exc))
-        return Metric(
-            {"source": "prometheus", "type": "threshold", "query": query.strip()},
-            threshold=True,
-            here=query_at,
-        )
-    if method != "Occurrences":
-        fail(
-            method_here,
-            f"{method} with a ratioMetric (slices judged by their event ratio): not supported; "
-            "use Occurrences",
-        )
-    at = here.at("ratioMetric")
+            metric = _ratio_metric(here.at("ratioMetric"), spec)
+        except MetricProblems as exc:
+            problems += exc.problems
+            metric = exc.metric
+        if method not in ("Occurrences", None):
+            problems.append(
+                (
+                    location(method_here),
+                    f"{method} with a ratioMetric (slices judged by their event ratio): not "
+                    "supported: slo-service budgets a ratio by its events; use Occurrences",
+                )
+            )
+    if problems or metric is None:
+        raise MetricProblems(problems, metric)
+    return metric
+
+
+class MetricProblems(InvalidInput):
+    """The problems of an SLI and, when the metric itself could be read, that metric."""
+
+    def __init__(self, problems: list[Problem], metric: Metric | None) -> None:
+        super().__init__(problems)
+        self.metric = metric
+
+
+def _threshold_metric(at: Here, spec: Mapping[str, Any]) -> Metric:
+    threshold = as_mapping(at, spec["thresholdMetric"])
+    check_keys(at, threshold, {"metricSource"}, required=("metricSource",))
+    query_at, query = _query(at.at("metricSource"), threshold["metricSource"])
+    try:
+        check_expression(query)
+    except ValueError as exc:
+        fail(query_at, str(exc))
+    sli = {"source": "prometheus", "type": "threshold", "query": query.strip()}
+    datasource = _datasource(at.at("metricSource"), threshold["metricSource"])
+    if datasource is not None:
+        sli["datasource"] = datasource
+    return Metric(sli, threshold=True, here=query_at)
+
+
+def _ratio_metric(at: Here, spec: Mapping[str, Any]) -> Metric:
     ratio = as_mapping(at, spec["ratioMetric"])
-    check_keys(at, ratio, {"counter", "good", "bad", "total"}, required=("total",))
+    problems: list[Problem] = []
+    keys = {"counter", "good", "bad", "total"}
+    if "raw" in ratio:  # a precomputed ratio: its refusal says all, the rest would be noise
+        check_keys(at, ratio, keys)
+    collect(problems, check_keys, at, ratio, keys, required=("total",))
     if ratio.get("counter") is not True:
-        fail(at.at("counter"), "slo-service counts events of counters: set counter: true")
+        problems.append(
+            (location(at.at("counter")), "slo-service counts events of counters: set counter: true")
+        )
     if ("good" in ratio) == ("bad" in ratio):
-        fail(at, "give good or bad (one of them) beside total")
+        problems.append((location(at), "give good or bad (one of them) beside total"))
     counted = "good" if "good" in ratio else "bad"
     sli: dict[str, Any] = {"source": "prometheus", "type": "ratio"}
+    datasources: dict[str, str | None] = {}
     for part in (counted, "total"):
-        part_at = at.at(part)
-        source = as_mapping(part_at, ratio[part])
-        check_keys(part_at, source, {"metricSource"}, required=("metricSource",))
-        query_at, query = _query(part_at.at("metricSource"), source["metricSource"])
-        sli[part] = _counter_selector(query_at, query)
-    return Metric(sli, threshold=False, here=at)
+        if part in ratio:
+            sli[part] = collect(problems, _part, at.at(part), ratio[part])
+            source = ratio[part].get("metricSource") if isinstance(ratio[part], Mapping) else None
+            where = at.at(part, "metricSource")
+            datasources[part] = collect(problems, _datasource, where, source)
+    named = {name for name in datasources.values() if name is not None}
+    if len(set(datasources.values())) > 1:
+        problems.append(
+            (
+                location(at),
+                "good (or bad) and total come from one datasource in slo-service: give them "
+                "the same metricSourceRef",
+            )
+        )
+    elif named:
+        sli["datasource"] = named.pop()
+    metric = Metric(sli, threshold=False, here=at)
+    if problems:
+        # With both queries read, the objectives can still be read for their own problems.
+        raise MetricProblems(problems, metric if sli.get(counted) and sli.get("total") else None)
+    return metric
+
+
+def _part(here: Here, value: Any) -> str:
+    """The counter selector of a ratio's ``good``, ``bad`` or ``total``."""
+    source = as_mapping(here, value)
+    check_keys(here, source, {"metricSource"}, required=("metricSource",))
+    query_at, query = _query(here.at("metricSource"), source["metricSource"])
+    return _counter_selector(query_at, query)
 
 
 def _query(here: Here, value: Any) -> tuple[Here, str]:
     """The Prometheus query of a ``metricSource``, and where it is."""
     source = as_mapping(here, value)
-    check_keys(here, source, {"type", "spec"}, required=("type", "spec"))
-    kind = source["type"]
-    if not isinstance(kind, str) or kind.lower() != "prometheus":
-        fail(here.at("type"), f"{kind!r}: slo-service reads Prometheus only; give Prometheus")
+    problems: list[Problem] = []
+    keys = {"type", "spec", "metricSourceRef"}
+    collect(problems, check_keys, here, source, keys, required=("type", "spec"))
+    kind = source.get("type")
+    if "type" in source and (not isinstance(kind, str) or kind.lower() != "prometheus"):
+        problems.append(
+            (
+                location(here.at("type")),
+                f"{kind!r}: slo-service reads Prometheus only (and what answers its query API: "
+                "Thanos, Mimir, Cortex, VictoriaMetrics); give type: Prometheus with a PromQL "
+                "spec.query",
+            )
+        )
+    if problems:  # the spec of another source's query is not checked: it would be noise
+        raise InvalidInput(problems)
     spec = as_mapping(here.at("spec"), source["spec"])
     check_keys(here.at("spec"), spec, {"query"}, required=("query",))
     return here.at("spec", "query"), as_string(here.at("spec", "query"), spec["query"])
+
+
+def _datasource(here: Here, value: Any) -> str | None:
+    """The datasource a ``metricSource`` names in ``metricSourceRef`` (its DataSource document
+    is not read: the datasource is one of slo-service's own, SLO_DATASOURCES_FILE)."""
+    ref = value.get("metricSourceRef") if isinstance(value, Mapping) else None
+    if ref is None:
+        return None
+    name = as_string(here.at("metricSourceRef"), ref)
+    if not re.fullmatch(DATASOURCE_PATTERN, name):
+        fail(
+            here.at("metricSourceRef"),
+            f"{name!r} is not a datasource name: lower-case letters, digits, - and _ (the "
+            "name of a datasource in slo-service's SLO_DATASOURCES_FILE)",
+        )
+    return None if name == DEFAULT_DATASOURCE else name
 
 
 _WRAPPERS = (
@@ -181,6 +285,7 @@ def latency_sli(here: Here, sli: Mapping[str, Any]) -> dict[str, Any]:
         "type": "latency",
         "histogram": Selector(name, others).render(),
         "threshold_seconds": seconds,
+        **({"datasource": sli["datasource"]} if "datasource" in sli else {}),
     }
 
 
@@ -220,9 +325,18 @@ def read_objective(
         fields = {"objective_percent": percent}
     sli = dict(metric.sli)
     if not metric.threshold:
-        for key in ("op", "value", "timeSliceTarget", "timeSliceWindow"):
-            if key in objective:
-                fail(here.at(key), "only with a thresholdMetric budgeted by Timeslices")
+        extra = [k for k in ("op", "value", "timeSliceTarget", "timeSliceWindow") if k in objective]
+        if extra:
+            raise InvalidInput(
+                [
+                    (
+                        location(here.at(key)),
+                        "only with a thresholdMetric budgeted by Timeslices: a ratio's "
+                        "objective is its target alone; leave it out",
+                    )
+                    for key in extra
+                ]
+            )
         return fields, shown, sli
     for key in ("op", "value"):
         if key not in objective:
@@ -241,3 +355,16 @@ def read_objective(
         read_slice_window(here.at("timeSliceWindow"), objective["timeSliceWindow"], bucket)
     sli.update(op=OPS[op], threshold=threshold)
     return fields, shown, sli
+
+
+def check_unused(doc: Doc) -> None:
+    """The problems of an SLI document no SLO uses (it is refused for that, and its own
+    problems are named with it), its metric read without a budgeting method."""
+    problems: list[Problem] = []
+    collect(problems, _keep, doc.here, doc.body["metadata"], doc.body["spec"], "SLI", Kept())
+    try:
+        read_metric(doc.here.at("spec"), doc.body["spec"], None, doc.here)
+    except InvalidInput as exc:
+        problems += exc.problems
+    if problems:
+        raise InvalidInput(problems)

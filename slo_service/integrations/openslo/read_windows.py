@@ -21,12 +21,12 @@ from slo_service.integrations.openslo.common import (
     DURATION_UNITS,
 )
 from slo_service.integrations.openslo.read_fields import (
-    Here,
     as_mapping,
     as_string,
     check_keys,
     fail,
 )
+from slo_service.integrations.where import Here
 
 
 def read_slice_window(here: Here, value: Any, bucket: timedelta) -> None:

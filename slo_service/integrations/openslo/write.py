@@ -1,17 +1,16 @@
-"""Native SLOs to OpenSLO v1 documents: pure conversion, no I/O.
-
-``to_openslo`` writes one SLO (as the API answers it) as an SLO document with an inline
-indicator and an AlertPolicy per severity of its burn-rate tiers; what OpenSLO has no field for
-goes into slo-service's annotations (``common``), so that ``read`` takes the documents back as
-the same SLO. ``dump`` renders the documents as YAML.
-
-The mapping is ``read``'s, the other way. A tier's ``factor`` is written as its ``threshold``;
-a tier of an older SLO, stored as ``budget_spent`` (the share of the budget spent in its long
+"""Native SLOs to OpenSLO v1 documents: pure conversion, no I/O. ``to_openslo`` writes one SLO (as
+the API answers it) as an SLO document with an inline indicator and an AlertPolicy per severity
+of its burn-rate tiers; what OpenSLO has no field for goes into slo-service's annotations
+(``common``), so that ``read`` takes the documents back as the same SLO. ``dump`` renders the
+documents as YAML. The mapping is ``read``'s, the other way. A tier's ``factor`` is written as
+its ``threshold``, its long window as ``lookbackWindow``, its short window in the condition's
+annotation ``slo-service.io/short-window``, and its hold as ``alertAfter`` (``0m`` without one).
+A tier of an older SLO, stored as ``budget_spent`` (the share of the budget spent in its long
 window), writes its factor, ``burn.factor_of_share(budget_spent, long_window, period)`` to 15
 significant digits (0.02 over 1h of 30d is 14.4), and comes back as that ``factor``. An SLO
-without tiers of its own writes no AlertPolicy but the annotation
-``slo-service.io/alerting: default``, whatever its window: the default tiers are scaled again on
-the way back in, so they stay the defaults.
+without tiers of its own writes no AlertPolicy but the annotation ``slo-service.io/alerting:
+default``, whatever its window: the default tiers are scaled again on the way back in, so they
+stay the defaults.
 """
 
 import json
@@ -24,6 +23,7 @@ import yaml
 from slo_service.domain.burn import factor_of_share, nominal_length
 from slo_service.domain.kinds import Kind
 from slo_service.domain.promql import Selector, parse_selector
+from slo_service.domain.sli import DEFAULT_DATASOURCE
 from slo_service.domain.windows import format_duration, parse_duration, parse_window
 from slo_service.errors import InvalidInput
 from slo_service.integrations.openslo.common import (
@@ -40,6 +40,7 @@ from slo_service.integrations.openslo.common import (
     NO_DATA_FOR_ANNOTATION,
     OPENSLO_OPS,
     PARAMS_ANNOTATION,
+    SHORT_WINDOW_ANNOTATION,
     SLI_TYPE_ANNOTATION,
 )
 
@@ -67,6 +68,7 @@ def to_openslo(
         notes[KIND_ANNOTATION] = str(slo["kind"])
         if slo.get("params"):
             notes[PARAMS_ANNOTATION] = json.dumps(slo["params"], sort_keys=True)
+    datasource = sli.get("datasource")
     objective: dict[str, Any] = {**_target(slo["objective"])}
     if sli["type"] == "threshold":
         if sli["op"] not in OPENSLO_OPS:
@@ -74,7 +76,7 @@ def to_openslo(
                 ("sli", "op"),
                 f"cannot be expressed in OpenSLO: its threshold compares with {sli['op']}",
             )
-        metric: dict[str, Any] = {"thresholdMetric": _source(sli["query"])}
+        metric: dict[str, Any] = {"thresholdMetric": _source(sli["query"], datasource)}
         method = "Timeslices"
         objective.update(
             op=OPENSLO_OPS[sli["op"]],
@@ -94,7 +96,8 @@ def to_openslo(
             }
         else:
             parts = {key: sli[key] for key in ("good", "bad", "total") if sli.get(key)}
-        metric = {"ratioMetric": {"counter": True, **{k: _source(q) for k, q in parts.items()}}}
+        sources = {k: _source(q, datasource) for k, q in parts.items()}
+        metric = {"ratioMetric": {"counter": True, **sources}}
     if slo.get("no_data", "ignore") != "ignore":
         notes[NO_DATA_ANNOTATION] = slo["no_data"]
     gate = {key: value for key, value in (slo.get("gate") or {}).items() if value is not None}
@@ -131,9 +134,10 @@ def to_openslo(
     return [document, *policies]
 
 
-def _source(query: str) -> dict[str, Any]:
-    """A Prometheus ``metricSource`` of ``query``."""
-    return {"metricSource": {"type": "Prometheus", "spec": {"query": query}}}
+def _source(query: str, datasource: str | None) -> dict[str, Any]:
+    """A Prometheus ``metricSource`` of ``query``, naming its datasource unless the default."""
+    ref = {"metricSourceRef": datasource} if datasource and datasource != DEFAULT_DATASOURCE else {}
+    return {"metricSource": {**ref, "type": "Prometheus", "spec": {"query": query}}}
 
 
 def _target(objective: float) -> dict[str, float]:
@@ -170,12 +174,16 @@ def _policies(slo: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]) -> lis
             "op": "gt",
             "threshold": factor,
             "lookbackWindow": long_window,
-            "alertAfter": short_window,
+            "alertAfter": tier.get("hold") or "0m",
+        }
+        metadata = {
+            "name": f"{base}-{tier['severity']}-{long_window}-{short_window}",
+            "annotations": {SHORT_WINDOW_ANNOTATION: short_window},
         }
         by_severity.setdefault(tier["severity"], []).append(
             {
                 "kind": "AlertCondition",
-                "metadata": {"name": f"{base}-{tier['severity']}-{long_window}-{short_window}"},
+                "metadata": metadata,
                 "spec": {"severity": tier["severity"], "condition": condition},
             }
         )

@@ -28,7 +28,15 @@ Per SLO, two rule groups:
 
 Drift-store and pushed SLIs are not in Prometheus: they are skipped, with the reason.
 
-Modules: ``promql`` (an SLI's error ratio and events in PromQL), ``recordings``,
-``alerts`` (the tiers' conditions and the no-data ticket), ``build`` (an SLO's groups, every
-SLO's by service) and ``files`` (a rule file's text).
+The label names above are the default (``native``); ``rules export --labels sloth`` writes
+Sloth's instead (``sloth_id``, ``sloth_service``, ``sloth_slo``, ``sloth_window``, and
+``sloth_severity`` on the burn alerts) and adds Sloth's own recordings to the recordings group
+(``slo:current_burn_rate:ratio``, ``slo:period_burn_rate:ratio``,
+``slo:period_error_budget_remaining:ratio``, ``sloth_slo_info``), so that Sloth's Grafana
+dashboards show the SLOs.
+
+Modules: ``promql`` (an SLI's error ratio and events in PromQL), ``labels`` (the two label
+sets), ``recordings``, ``sloth`` (Sloth's extra recordings), ``alerts`` (the tiers'
+conditions and the no-data ticket), ``build`` (an SLO's groups, every SLO's by service) and
+``files`` (a rule file's text).
 """

@@ -34,6 +34,7 @@ from slo_service.integrations.prometheus_rules.common import (
     own_labels,
     period_of,
 )
+from slo_service.integrations.prometheus_rules.labels import NATIVE, LabelSet
 from slo_service.integrations.prometheus_rules.promql import (
     SLICE,
     duration,
@@ -48,24 +49,26 @@ NO_DATA_ALERT = "SLONoData"
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
 
 
-def _series(slo: SLO, record: str, window: timedelta) -> str:
-    matchers = f'{{slo_service="{slo.service}",slo_name="{slo.name}"}}'
-    return f"{record.format(window=duration(window))}{matchers}"
+def _series(slo: SLO, record: str, window: timedelta, labels: LabelSet) -> str:
+    return f"{record.format(window=duration(window))}{labels.matchers(slo)}"
 
 
-def _over(slo: SLO, window: timedelta, threshold: str) -> str:
-    return f"max without (slo_window) ({_series(slo, ERROR_RATIO, window)} > ({threshold}))"
+def _over(slo: SLO, window: timedelta, threshold: str, labels: LabelSet) -> str:
+    series = _series(slo, ERROR_RATIO, window, labels)
+    return f"max without ({labels.window}) ({series} > ({threshold}))"
 
 
-def condition(slo: SLO, tier: Tier, *, min_events: float | None) -> str:
+def condition(slo: SLO, tier: Tier, *, min_events: float | None, labels: LabelSet = NATIVE) -> str:
     """When one tier holds: both windows over its factor, and (with ``min_events``) enough
-    events in the short window. Every operand has the recordings' labels less ``slo_window``,
-    so ``and`` pairs them one to one."""
+    events in the short window. Every operand has the recordings' labels less the window's
+    (``slo_window``), so ``and`` pairs them one to one."""
     threshold = f"{number(tier.factor)} * {number(1 - slo.objective)}"
-    parts = [_over(slo, tier.long_window, threshold), _over(slo, tier.short_window, threshold)]
+    parts = [
+        _over(slo, window, threshold, labels) for window in (tier.long_window, tier.short_window)
+    ]
     if min_events is not None:
-        events = _series(slo, EVENTS, tier.short_window)
-        parts.append(f"max without (slo_window) ({events} >= {number(min_events)})")
+        events = _series(slo, EVENTS, tier.short_window, labels)
+        parts.append(f"max without ({labels.window}) ({events} >= {number(min_events)})")
     return "\n  and\n  ".join(parts)
 
 
@@ -119,15 +122,29 @@ def _burn_description(slo: SLO, tiers: list[Tier], min_events: float | None) -> 
 
 
 def burn_alert(
-    slo: SLO, severity: Severity, tiers: list[Tier], *, min_events: float | None, base_url: str
+    slo: SLO,
+    severity: Severity,
+    tiers: list[Tier],
+    *,
+    min_events: float | None,
+    base_url: str,
+    labels: LabelSet = NATIVE,
 ) -> Rule:
     """The one alert of a severity: fires while any of its tiers holds."""
     named = tiers_text(tiers)
-    expr = "\nor\n".join(f"(\n  {condition(slo, t, min_events=min_events)}\n)" for t in tiers)
+    expr = "\nor\n".join(
+        f"(\n  {condition(slo, t, min_events=min_events, labels=labels)}\n)" for t in tiers
+    )
+    repeated = {labels.severity: severity} if labels.severity else {}
     return {
         "alert": ALERT,
         "expr": expr,
-        "labels": {"severity": severity, "slo_service": slo.service, "slo_name": slo.name},
+        "labels": {
+            "severity": severity,
+            **repeated,
+            labels.service: slo.service,
+            labels.slo: slo.name,
+        },
         "annotations": {
             "summary": f"{slo.service} {slo.name}: error budget burning too fast ({named})",
             "description": _burn_description(slo, tiers, min_events),
@@ -148,8 +165,11 @@ def _absent(sli: SliSpec, length: timedelta) -> tuple[str, str]:
     return f"absent_over_time(({sli.query})[{window}:{SLICE}])", sli.query
 
 
-def no_data_alert(slo: SLO, sli: SliSpec, no_data_for: timedelta, *, base_url: str) -> Rule:
-    """The ticket raised while the SLI's source has been silent for ``no_data_for``."""
+def no_data_alert(
+    slo: SLO, sli: SliSpec, no_data_for: timedelta, *, base_url: str, labels: LabelSet = NATIVE
+) -> Rule:
+    """The ticket raised while the SLI's source has been silent for ``no_data_for``. It has no
+    ``sloth_severity``: Sloth's dashboards count burn alerts by it."""
     expr, watched = _absent(sli, no_data_for)
     who, length = f"{slo.service} {slo.name}", duration(no_data_for)
     description = (
@@ -159,11 +179,11 @@ def no_data_alert(slo: SLO, sli: SliSpec, no_data_for: timedelta, *, base_url: s
     )
     # Unlike a burn alert's, this expression keeps no labels of the recordings: set them here,
     # out of the label templating.
-    labels = {**identity(slo), **own_labels(slo)}
+    named = {**identity(slo, labels), **own_labels(slo, labels)}
     return {
         "alert": NO_DATA_ALERT,
         "expr": expr,
-        "labels": {"severity": "ticket", **{k: _literal(v) for k, v in labels.items()}},
+        "labels": {"severity": "ticket", **{k: _literal(v) for k, v in named.items()}},
         "annotations": {
             "summary": f"{who}: no data for {length}",
             "description": _literal(description),
@@ -172,15 +192,33 @@ def no_data_alert(slo: SLO, sli: SliSpec, no_data_for: timedelta, *, base_url: s
     }
 
 
-def alerts(slo: SLO, sli: SliSpec, settings: AlertSettings, *, base_url: str) -> list[Rule]:
+def alerts(
+    slo: SLO, sli: SliSpec, settings: AlertSettings, *, base_url: str, labels: LabelSet = NATIVE
+) -> list[Rule]:
     """The SLO's alert rules: a burn alert per severity that has tiers, then no data."""
     tiers = alerting_tiers(settings)
     min_events = settings.min_events if guarded(sli, settings) else None
-    found = [
-        burn_alert(slo, severity, chosen, min_events=min_events, base_url=base_url)
-        for severity in SEVERITIES
-        if (chosen := [t for t in tiers if t.severity == severity])
-    ]
+    found = []
+    for severity in SEVERITIES:
+        chosen = [t for t in tiers if t.severity == severity]
+        holds = sorted({t.hold for t in chosen})
+        for hold in holds:  # one rule per hold: Prometheus's ``for`` is a rule's, not a tier's
+            rule = burn_alert(
+                slo,
+                severity,
+                [t for t in chosen if t.hold == hold],
+                min_events=min_events,
+                base_url=base_url,
+                labels=labels,
+            )
+            if hold:  # Prometheus's order: alert, expr, for, labels, annotations
+                rule = {"alert": rule.pop("alert"), "expr": rule.pop("expr"),
+                        "for": duration(hold), **rule}  # fmt: skip
+            if len(holds) > 1:  # two rules of one alert must not make the same series
+                rule["labels"]["hold"] = duration(hold) if hold else "0m"
+            found.append(rule)
     if settings.enabled and settings.no_data_for is not None:
-        found.append(no_data_alert(slo, sli, settings.no_data_for, base_url=base_url))
+        found.append(
+            no_data_alert(slo, sli, settings.no_data_for, base_url=base_url, labels=labels)
+        )
     return found

@@ -11,6 +11,7 @@ from slo_service.domain.alert_settings import AlertSettings
 from slo_service.domain.burn import Tier, nominal_length
 from slo_service.domain.sli import SliSpec
 from slo_service.domain.windows import parse_window
+from slo_service.integrations.prometheus_rules.labels import NATIVE, LabelSet
 from slo_service.integrations.prometheus_rules.promql import events_selector
 from slo_service.models import SLO
 
@@ -18,10 +19,6 @@ from slo_service.models import SLO
 # minute, the finest window a rule can state.
 BUCKET = timedelta(minutes=1)
 RUNBOOK_LABEL = "runbook_url"
-# Labels the rules set themselves; an SLO label of the same name is left out.
-RESERVED_LABELS = frozenset(
-    ("alertname", "severity", "slo_id", "slo_service", "slo_name", "slo_window")
-)
 
 Group = dict[str, Any]
 Rule = dict[str, Any]
@@ -40,20 +37,21 @@ def settings_of(slo: SLO, service_alerting: Mapping[str, Any] | None = None) -> 
     )
 
 
-def own_labels(slo: SLO) -> dict[str, str]:
-    """The SLO's labels as Prometheus labels: other characters become ``_``; reserved names,
-    names starting ``__`` and ``runbook_url`` (an annotation instead) are left out."""
+def own_labels(slo: SLO, labels: LabelSet = NATIVE) -> dict[str, str]:
+    """The SLO's labels as Prometheus labels: other characters become ``_``; the names the
+    rules set themselves (``labels.reserved``), names starting ``__`` and ``runbook_url`` (an
+    annotation instead) are left out."""
     found: dict[str, str] = {}
     for key in sorted(slo.labels or {}):
         name = _NOT_A_LABEL_CHAR.sub("_", key)
-        if key != RUNBOOK_LABEL and name not in RESERVED_LABELS and not name.startswith("__"):
+        if key != RUNBOOK_LABEL and name not in labels.reserved and not name.startswith("__"):
             found[name] = str(slo.labels[key])
     return found
 
 
-def identity(slo: SLO) -> dict[str, str]:
+def identity(slo: SLO, labels: LabelSet = NATIVE) -> dict[str, str]:
     """The labels that name the SLO on every rule: its id, service and name."""
-    return {"slo_id": str(slo.id), "slo_service": slo.service, "slo_name": slo.name}
+    return labels.identity(slo)
 
 
 def alerting_tiers(settings: AlertSettings) -> tuple[Tier, ...]:

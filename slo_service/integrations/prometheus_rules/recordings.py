@@ -18,6 +18,7 @@ from slo_service.integrations.prometheus_rules.common import (
     own_labels,
     period_of,
 )
+from slo_service.integrations.prometheus_rules.labels import NATIVE, LabelSet
 from slo_service.integrations.prometheus_rules.promql import (
     duration,
     error_ratio,
@@ -38,25 +39,31 @@ def _windows(slo: SLO, tiers: Iterable[Tier]) -> list[timedelta]:
 
 @dataclass(frozen=True)
 class Labels:
-    """An SLO's labels on its recordings: who it is, and its own (``own_labels``)."""
+    """An SLO's labels on its recordings: who it is, its own (``own_labels``), and the name
+    of the window's label."""
 
     identity: dict[str, str]
     own: dict[str, str]
+    window: str = NATIVE.window
 
 
 def _windowed(record: str, expr: Callable[[str], str], length: timedelta, labels: Labels) -> Rule:
-    """A recording over one window; its labels are the SLO's, and ``slo_window``."""
+    """A recording over one window; its labels are the SLO's, and the window's
+    (``slo_window`` or ``sloth_window``)."""
     window = duration(length)
     return {
         "record": record.format(window=window),
         "expr": expr(window),
-        "labels": {**labels.identity, "slo_window": window, **labels.own},
+        "labels": {**labels.identity, labels.window: window, **labels.own},
     }
 
 
-def recordings(slo: SLO, sli: SliSpec, settings: AlertSettings) -> Group:
-    """The recordings group: error ratios, the guard's event counts, the meta ratios."""
-    labels = Labels(identity(slo), own_labels(slo))
+def recordings(
+    slo: SLO, sli: SliSpec, settings: AlertSettings, label_set: LabelSet = NATIVE
+) -> Group:
+    """The recordings group: error ratios, the guard's event counts, the meta ratios; labelled
+    with ``label_set``'s names."""
+    labels = Labels(identity(slo, label_set), own_labels(slo, label_set), label_set.window)
     tiers = alerting_tiers(settings)
     rules = [
         _windowed(ERROR_RATIO, partial(error_ratio, sli), w, labels) for w in _windows(slo, tiers)
