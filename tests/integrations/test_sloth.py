@@ -206,8 +206,14 @@ def test_both_formats_give_the_same_slo() -> None:
         ({"ticket_alert": {"disable": True}}, {"tiers": PAGE_TIERS}),
         ({"pageAlert": {"disable": True}, "ticketAlert": {"disable": True}}, {"enabled": False}),
         ({"page_alert": {"disable": True}, "ticket_alert": {"disable": True}}, {"enabled": False}),
+        # An alert's for is the hold of its severity's tiers.
+        ({"page_alert": {"for": "5m"}},
+         {"tiers": [{**t, "hold": "5m"} for t in PAGE_TIERS] + TICKET_TIERS}),
+        ({"page_alert": {"for": "0m"}}, None),
+        ({"page_alert": {"disable": True}, "ticket_alert": {"for": "30m"}},
+         {"tiers": [{**t, "hold": "30m"} for t in TICKET_TIERS]}),
     ],
-)
+)  # fmt: skip
 def test_disabled_alerts_leave_the_other_severitys_tiers(
     alerting: Doc | None, expected: Doc | None
 ) -> None:
@@ -414,12 +420,11 @@ REFUSALS: list[tuple[str, Doc, list[str]]] = [
         ],
     ),
     (
-        "alert-for",
-        spec(alerting={"name": "X", "page_alert": {"for": "5m"}}),
+        "alert-for-not-a-duration",
+        spec(alerting={"name": "X", "page_alert": {"for": "soon"}}),
         [
-            f"{AT}.alerting.page_alert.for: not supported: slo-service's tiers have no hold "
-            "time; a tier fires while both of its windows burn faster than its factor, the "
-            "short window already ignoring blips; leave 'for' out"
+            f"{AT}.alerting.page_alert.for: 'soon' is not a duration: use a whole number and a "
+            "unit m, h, d or w, e.g. 5m or 6h"
         ],
     ),
     (

@@ -4,7 +4,8 @@ Sloth's alerts of a 30-day SLO are the SRE workbook's multi-window tiers, as slo
 built-in ones are: page at 14.4x over 1h/5m and 6x over 6h/30m, ticket at 3x over 1d/2h and 1x
 over 3d/6h. So with both alerts on, the SLO takes the built-in tiers (no ``alerting``); a
 ``disable: true`` alert leaves the other severity's tiers; both disabled is
-``alerting.enabled: false``.
+``alerting.enabled: false``. An alert's ``for`` is the hold of its severity's tiers: they fire
+once both windows have stayed over the factor that long.
 
 Sloth's alert name, labels and annotations have no field of their own in slo-service; they are
 kept in the SLO's labels, which its notifications carry and its routes match on:
@@ -17,17 +18,19 @@ kept in the SLO's labels, which its notifications carry and its routes match on:
   ``page.annotation.K``/``ticket.annotation.K``.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from slo_service.domain.burn import WORKBOOK_TIERS
-from slo_service.domain.windows import format_duration
+from slo_service.domain.windows import format_duration, parse_duration
 from slo_service.integrations.sloth.fields import (
     Problems,
     as_label_value,
     as_mapping,
     as_string_map,
+    as_text,
     check_keys,
     pick,
 )
@@ -38,11 +41,6 @@ RUNBOOK_LABEL = "runbook_url"
 RUNBOOK_ANNOTATIONS = ("runbook", "runbook_url")
 # Sloth's spellings of its alerts: prometheus/v1's, then the Kubernetes resource's.
 SEVERITIES = {"page": ("page_alert", "pageAlert"), "ticket": ("ticket_alert", "ticketAlert")}
-_FOR = (
-    "not supported: slo-service's tiers have no hold time; a tier fires while both of its "
-    "windows burn faster than its factor, the short window already ignoring blips; leave "
-    "'for' out"
-)
 _HINTS = {
     "disable": "not supported: Sloth disables each alert; give page_alert.disable and "
     "ticket_alert.disable (true)",
@@ -79,26 +77,28 @@ def read_alerting(problems: Problems, here: Here, value: Any) -> Alerting:
     for key, text in as_string_map(problems, here.at("labels"), block.get("labels")).items():
         found.labels.append((here.at("labels", key), key, text))
     found.labels += _annotations(problems, here.at("annotations"), block.get("annotations"), "")
-    enabled = [
-        severity
-        for severity, names in SEVERITIES.items()
-        if _alert(problems, here, block, severity, names, found)
-    ]
-    if len(enabled) == 0:
+    holds: dict[str, str | None] = {}
+    for severity, names in SEVERITIES.items():
+        on, hold = _alert(problems, here, block, severity, names, found)
+        if on:
+            holds[severity] = hold
+    if not holds:
         found.policy = {"enabled": False}
-    elif len(enabled) == 1:
-        found.policy = {"tiers": tiers_of(enabled[0])}
+    elif len(holds) == 1 or any(holds.values()):
+        found.policy = {"tiers": [t for sev, hold in holds.items() for t in tiers_of(sev, hold)]}
     return found
 
 
-def tiers_of(severity: str) -> list[dict[str, Any]]:
-    """The built-in tiers of a 30-day SLO of one severity, as native ``alerting.tiers``."""
+def tiers_of(severity: str, hold: str | None = None) -> list[dict[str, Any]]:
+    """The built-in tiers of a 30-day SLO of one severity, as native ``alerting.tiers``, each
+    with ``hold`` (an alert's ``for``) when given."""
     return [
         {
             "severity": tier.severity,
             "long_window": format_duration(tier.long_window),
             "short_window": format_duration(tier.short_window),
             "factor": tier.factor,
+            **({"hold": hold} if hold else {}),
         }
         for tier in WORKBOOK_TIERS
         if tier.severity == severity
@@ -112,16 +112,18 @@ def _alert(
     severity: str,
     names: tuple[str, ...],
     found: Alerting,
-) -> bool:
-    """Read one of ``page_alert``/``ticket_alert`` into ``found``; whether it stays on."""
+) -> tuple[bool, str | None]:
+    """Read one of ``page_alert``/``ticket_alert`` into ``found``: whether it stays on, and its
+    ``for`` (the tiers' hold: they fire once over their factor that long), if any."""
     given = pick(problems, here, block, *names)
     if given is None:
-        return True
+        return True, None
     at, value = given
     alert = as_mapping(problems, at, value)
     if alert is None:
-        return True
-    check_keys(problems, at, alert, {"disable", "labels", "annotations"}, hints={"for": _FOR})
+        return True, None
+    check_keys(problems, at, alert, {"disable", "labels", "annotations", "for"})
+    hold = _hold(problems, at.at("for"), alert.get("for"))
     disable = alert.get("disable", False)
     if not isinstance(disable, bool):
         problems.add(at.at("disable"), "give true or false")
@@ -130,7 +132,22 @@ def _alert(
     found.labels += _annotations(
         problems, at.at("annotations"), alert.get("annotations"), f"{severity}."
     )
-    return disable is not True
+    return disable is not True, hold
+
+
+def _hold(problems: Problems, here: Here, value: Any) -> str | None:
+    """An alert's ``for`` as a tier's hold (None for none, or 0 in any unit)."""
+    if value is None:
+        return None
+    text = as_text(problems, here, value)
+    if text is None or re.fullmatch(r"0+[smhdwy]?", text.strip()):
+        return None
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        problems.add(here, str(exc))
+        return None
+    return text
 
 
 def _annotations(
