@@ -831,9 +831,23 @@ ERRORS += [
         "notification routes",
     ),
     (
-        "alert-when-no-data",
-        [WITH_POLICY[0], edit(POLICY, "spec.alertWhenNoData", True), CONDITION_DOC],
-        POLICY_AT + "alertWhenNoData: only false is supported",
+        "alert-when-no-data-not-a-boolean",
+        [WITH_POLICY[0], edit(POLICY, "spec.alertWhenNoData", "yes"), CONDITION_DOC],
+        POLICY_AT + "alertWhenNoData: give true or false",
+    ),
+    (
+        "alert-when-no-data-false-beside-no-data-for",
+        [
+            edit(
+                WITH_POLICY[0],
+                "metadata.annotations",
+                {"slo-service.io/alerting-no-data-for": "1h"},
+            ),
+            edit(POLICY, "spec.alertWhenNoData", False),
+            CONDITION_DOC,
+        ],
+        POLICY_AT + "alertWhenNoData: false turns the no-data ticket off, but "
+        "slo-service.io/alerting-no-data-for raises it after 1h: leave one out",
     ),
     (
         "condition-kind",
@@ -1269,3 +1283,26 @@ def test_good_and_total_from_two_datasources_are_refused() -> None:
     doc = edit(slo_doc(), f"{QUERY}.metricSourceRef", "eu-prod")
     found = problems([doc])
     assert any("give them the same metricSourceRef" in line for line in found), found
+
+
+@pytest.mark.parametrize(("wanted", "no_data_for"), [(True, None), (False, "never"), (None, None)])
+def test_alert_when_no_data_is_the_no_data_ticket(
+    wanted: bool | None, no_data_for: str | None
+) -> None:
+    """true (slo-service's no-data ticket, after no_data_for) and left out keep the SLO's
+    default; false turns the ticket off; an export writes it back the same."""
+    policy = POLICY if wanted is None else edit(POLICY, "spec.alertWhenNoData", wanted)
+    (body,) = from_openslo([WITH_POLICY[0], policy, CONDITION_DOC])
+    assert body["alerting"].get("no_data_for") == no_data_for
+    documents = to_openslo(body)
+    assert [d["spec"]["alertWhenNoData"] for d in documents[1:]] == [no_data_for != "never"]
+    (back,) = from_openslo(list(yaml.safe_load_all(dump(documents))))
+    assert back["alerting"].get("no_data_for") == no_data_for
+
+
+def test_alert_policies_that_disagree_on_no_data_are_refused() -> None:
+    second = edit(edit(POLICY, "metadata.name", "quiet"), "spec.alertWhenNoData", False)
+    loud = edit(POLICY, "spec.alertWhenNoData", True)
+    slo = slo_doc(alertPolicies=[{"alertPolicyRef": "burn"}, {"alertPolicyRef": "quiet"}])
+    found = problems([slo, loud, second, CONDITION_DOC])
+    assert any("another alert policy of the SLO says true" in line for line in found), found

@@ -252,14 +252,14 @@ def test_every_problem_of_one_slo_is_reported_at_once() -> None:
 
 def test_every_condition_of_a_policy_is_reported_at_once() -> None:
     policy = edit(POLICY, "spec.conditions", [{"conditionRef": "fast"}, {"conditionRef": "slow"}])
-    policy = edit(policy, "spec.alertWhenNoData", True)
+    policy = edit(policy, "spec.alertWhenNoData", "always")
     slow = with_metadata(edit(CONDITION_DOC, "spec.condition.op", "lt"), "slow")
     fast = edit(CONDITION_DOC, "spec.condition.alertAfter", "2h")
     found = problems([slo_doc(alertPolicies=["burn"]), policy, fast, slow])
     assert [line.split(": ")[0] for line in found] == [
-        "document 2 (AlertPolicy burn), spec.alertWhenNoData",
         "document 3 (AlertCondition fast), spec.condition.alertAfter",
         "document 4 (AlertCondition slow), spec.condition.op",
+        "document 2 (AlertPolicy burn), spec.alertWhenNoData",
     ]
 
 
@@ -320,8 +320,6 @@ REFUSED: list[tuple[str, list[str]]] = [
     (
         "alert-conditions.yaml",
         [
-            "document 3 (AlertPolicy search-alerts), spec.alertWhenNoData: only false is "
-            "supported: slo-service does not alert on missing data",
             "document 1 (AlertCondition search-held-burn), spec.condition.alertAfter: its "
             "hold (2h) is longer than its long window (1h): a burn that lasts that long is the "
             "next tier's to catch; shorten the hold",

@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from slo_service.domain.alert_settings import NEVER
 from slo_service.domain.burn import Tier, tier_problem
 from slo_service.domain.windows import format_duration, parse_duration
 from slo_service.errors import InvalidInput, clean_message
@@ -37,6 +38,7 @@ from slo_service.integrations.openslo.common import (
     ALERTING_ANNOTATION,
     API_VERSION,
     DURATION_UNITS,
+    NO_DATA_FOR_ANNOTATION,
     SHORT_WINDOW_ANNOTATION,
 )
 from slo_service.integrations.openslo.read_documents import Doc, Index
@@ -84,10 +86,17 @@ def read_alert_policies(
         fail(here, "give a list of alert policies")
     problems: list[Problem] = []
     tiers: list[dict[str, Any]] = []
+    no_data: dict[bool, Here] = {}
     for number, entry in enumerate(value):
         found = collect(problems, _policy, here.at(number), entry, index, kept)
         if found is not None:
             tiers += _policy_tiers(found[0], found[1], index, period, kept, problems)
+            wanted = found[1].get("alertWhenNoData")
+            if isinstance(wanted, bool):
+                no_data.setdefault(wanted, found[0].at("alertWhenNoData"))
+            elif wanted is not None:
+                problems.append((location(found[0].at("alertWhenNoData")), "give true or false"))
+    problems += _no_data_problems(no_data, notes)
     if len(tiers) > 8:
         problems.append(
             (
@@ -97,7 +106,32 @@ def read_alert_policies(
         )
     if problems:
         raise InvalidInput(problems)
-    return {"enabled": True, "tiers": tiers}
+    silent = {"no_data_for": NEVER} if False in no_data and True not in no_data else {}
+    return {"enabled": True, "tiers": tiers, **silent}
+
+
+def _no_data_problems(no_data: Mapping[bool, Here], notes: Mapping[str, str]) -> list[Problem]:
+    """``alertWhenNoData``: true is slo-service's no-data ticket (raised after ``no_data_for``
+    of silence), false turns it off (``no_data_for: never``); policies that disagree, or a
+    false beside the annotation that sets ``no_data_for``, are refused."""
+    if True in no_data and False in no_data:
+        return [
+            (
+                location(no_data[False]),
+                "false, but another alert policy of the SLO says true: an SLO raises its "
+                "no-data ticket or not; make them agree",
+            )
+        ]
+    given = notes.get(NO_DATA_FOR_ANNOTATION)
+    if False in no_data and given is not None and given != NEVER:
+        return [
+            (
+                location(no_data[False]),
+                f"false turns the no-data ticket off, but {NO_DATA_FOR_ANNOTATION} raises it "
+                f"after {given}: leave one out",
+            )
+        ]
+    return []
 
 
 def _policy(here: Here, entry: Any, index: Index, kept: Kept) -> tuple[Here, Mapping[str, Any]]:
@@ -172,7 +206,6 @@ def _policy_tiers(
     for key, wanted, why in (
         ("alertWhenBreaching", True, "slo-service alerts when a tier breaches"),
         ("alertWhenResolved", True, "slo-service always tells when an alert resolves"),
-        ("alertWhenNoData", False, "slo-service does not alert on missing data"),
     ):
         if key in policy and policy[key] is not wanted:
             problems.append(

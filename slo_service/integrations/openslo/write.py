@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from slo_service.domain.alert_settings import NEVER
 from slo_service.domain.burn import factor_of_share, nominal_length
 from slo_service.domain.kinds import Kind
 from slo_service.domain.promql import Selector, parse_selector
@@ -195,7 +196,8 @@ def _policies(slo: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]) -> lis
             "spec": {
                 "alertWhenBreaching": True,
                 "alertWhenResolved": True,
-                "alertWhenNoData": False,
+                # slo-service's no-data ticket, on unless the SLO turns it off.
+                "alertWhenNoData": (slo.get("alerting") or {}).get("no_data_for") != NEVER,
                 "conditions": conditions,
             },
         }
