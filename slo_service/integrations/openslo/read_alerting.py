@@ -38,7 +38,6 @@ from slo_service.integrations.openslo.common import (
     ALERTING_ANNOTATION,
     API_VERSION,
     DURATION_UNITS,
-    NO_DATA_FOR_ANNOTATION,
     SHORT_WINDOW_ANNOTATION,
 )
 from slo_service.integrations.openslo.read_documents import Doc, Index
@@ -54,6 +53,7 @@ from slo_service.integrations.openslo.read_fields import (
     location,
 )
 from slo_service.integrations.openslo.read_metadata import Kept, read_metadata, refuse_notes
+from slo_service.integrations.openslo.read_no_data import no_data_problems
 from slo_service.integrations.where import Here
 from slo_service.schemas.policy import AlertTier
 
@@ -96,7 +96,7 @@ def read_alert_policies(
                 no_data.setdefault(wanted, found[0].at("alertWhenNoData"))
             elif wanted is not None:
                 problems.append((location(found[0].at("alertWhenNoData")), "give true or false"))
-    problems += _no_data_problems(no_data, notes)
+    problems += no_data_problems(no_data, notes)
     if len(tiers) > 8:
         problems.append(
             (
@@ -108,30 +108,6 @@ def read_alert_policies(
         raise InvalidInput(problems)
     silent = {"no_data_for": NEVER} if False in no_data and True not in no_data else {}
     return {"enabled": True, "tiers": tiers, **silent}
-
-
-def _no_data_problems(no_data: Mapping[bool, Here], notes: Mapping[str, str]) -> list[Problem]:
-    """``alertWhenNoData``: true is slo-service's no-data ticket (raised after ``no_data_for``
-    of silence), false turns it off (``no_data_for: never``); policies that disagree, or a
-    false beside the annotation that sets ``no_data_for``, are refused."""
-    if True in no_data and False in no_data:
-        return [
-            (
-                location(no_data[False]),
-                "false, but another alert policy of the SLO says true: an SLO raises its "
-                "no-data ticket or not; make them agree",
-            )
-        ]
-    given = notes.get(NO_DATA_FOR_ANNOTATION)
-    if False in no_data and given is not None and given != NEVER:
-        return [
-            (
-                location(no_data[False]),
-                f"false turns the no-data ticket off, but {NO_DATA_FOR_ANNOTATION} raises it "
-                f"after {given}: leave one out",
-            )
-        ]
-    return []
 
 
 def _policy(here: Here, entry: Any, index: Index, kept: Kept) -> tuple[Here, Mapping[str, Any]]:
