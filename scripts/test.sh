@@ -42,4 +42,6 @@ echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
 # pytest exits 5 when it collected no test: that fails this script like any other failure.
-exec .venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist), each with its own Postgres cluster and Prometheus;
+# SLO_TEST_WORKERS=0 runs everything in this one process.
+exec .venv/bin/python -m pytest -n "${SLO_TEST_WORKERS:-auto}" "$@"
