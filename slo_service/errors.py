@@ -15,7 +15,7 @@ messages.
     └── Unavailable           503
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -128,3 +128,14 @@ def pydantic_message(error: ErrorDetails, root: Any) -> str:
     if error["type"] == unknown_fields.EXTRA_FORBIDDEN:
         return unknown_fields.message(root, error["loc"])
     return clean_message(error["msg"])
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from or while handling, innermost last (cycle-safe):
+    httpx raises its errors from httpcore's, raised while handling the socket's."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        yield cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__

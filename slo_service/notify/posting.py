@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from slo_service import __version__
+from slo_service.errors import causes
 from slo_service.notify.base import (
     DEFAULT_TIMEOUT,
     Delivered,
@@ -151,10 +152,7 @@ def _first_bytes(response: httpx.Response, limit: int) -> bytes:
 
 def _connect_why(exc: BaseException) -> str:
     """A failed connection's cause, from a fixed set (the OS error is found in the chain)."""
-    cause: BaseException | None = exc
-    for _ in range(8):  # httpx wraps httpcore's error, which wraps the OS error
-        if cause is None:
-            break
+    for cause in causes(exc):  # httpx wraps httpcore's error, which wraps the OS error
         if isinstance(cause, ConnectionRefusedError):
             return "connection refused"
         if isinstance(cause, socket.gaierror):
@@ -165,7 +163,6 @@ def _connect_why(exc: BaseException) -> str:
             return "the TLS handshake failed"
         if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return "no route to host"
-        cause = cause.__cause__ or cause.__context__
     return "connection failed"
 
 

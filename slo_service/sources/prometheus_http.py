@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 
 from slo_service.domain.series import Floats
+from slo_service.errors import causes
 from slo_service.sources.base import SourceError
 from slo_service.sources.datasources import Access
 
@@ -215,14 +216,7 @@ def _behind(exc: BaseException, kind: type[_E]) -> _E | None:
     """The ``kind`` of exception behind ``exc`` if any: httpx raises its errors from
     httpcore's, which are raised while handling the socket's (ConnectionRefusedError,
     ssl.SSLError)."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, kind):
-            return cause
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return None
+    return next((c for c in causes(exc) if isinstance(c, kind)), None)
 
 
 def _reason(response: httpx.Response) -> str:
