@@ -32,9 +32,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -50,52 +49,16 @@ from slo_service import migrate
 from slo_service.api.pages import routes as pages
 from slo_service.app import create_app
 from slo_service.config import Settings
-from slo_service.db import make_engine, session_scope
-from slo_service.domain.blocks import epoch
-from slo_service.domain.kinds import Budgeting
-from slo_service.domain.series import Buckets
-from slo_service.domain.windows import align
+from slo_service.db import make_engine
 from slo_service.models import SLO, Alert, SliBlock
-from slo_service.schemas.slo import SLOCreate
-from slo_service.services import buckets, overview, slos, summaries
-from slo_service.sources.base import NoQueryChecker
-from tests.support import browser
+from slo_service.services import overview
+from tests.support import browser, fleet
 from tests.support.servers import free_port, serve_in_thread
 
 TARGET_MS = 300.0
 WARMUP = 3
-MINUTE = 60
-DAY_MINUTES = 24 * 60
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "bench" / "results" / "pages-overview.png"
-# (name, kind, params) of the 5 SLOs of each service; their windows and objectives rotate.
-KINDS: list[tuple[str, str, dict[str, object]]] = [
-    ("availability", "availability", {}),
-    ("latency-p95-500ms", "latency", {"threshold_ms": 500}),
-    ("model-freshness", "model_freshness", {}),
-    ("accuracy", "accuracy", {"baseline": 0.91, "tolerance": 0.05}),
-    ("data-freshness", "data_freshness", {"max_age_minutes": 30}),
-]
-WINDOWS = ("30d", "7d", "month")
-OBJECTIVES = (0.999, 0.99, 0.95)
-# A timeslice budget counts whole bad minutes: 99.9% of this month's first day would be one.
-TIMESLICE_OBJECTIVES = (0.99, 0.95)
-# Share of services whose worst SLO is breached, at risk, or burning right now; the others
-# are healthy: each of their SLOs, and every other SLO, spends SPENT_HEALTHY of its budget.
-PROFILES = (("breached", 0.06), ("at_risk", 0.14), ("burning", 0.04))
-SPENT = {"breached": (1.1, 2.5), "at_risk": (0.8, 0.97), "burning": (0.3, 0.6)}
-SPENT_HEALTHY = (0.02, 0.6)
-BACKGROUND = (0.02, 0.2)  # of the budget spent by the steady error rate (at most all of it)
-MAX_INCIDENT_RATE = 0.5  # of bad events (or bad minutes) during an incident
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One SLO's data: how much of its window's budget it spends, and whether the incident
-    that spends it is still going on."""
-
-    spent: float
-    ongoing: bool
 
 
 @dataclass(frozen=True)
@@ -115,130 +78,22 @@ def progress(message: str) -> None:
     print(f"[bench.pages] {message}", file=sys.stderr, flush=True)
 
 
-def profile_of(rng: random.Random) -> str:
-    draw, low = rng.random(), 0.0
-    for name, share in PROFILES:
-        if draw < low + share:
-            return name
-        low += share
-    return "healthy"
-
-
-def minutes_of(
-    plan: Plan,
-    *,
-    timeslices: bool,
-    objective: float,
-    first: int,
-    window_from: int,
-    minutes: int,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.float64]]]:
-    """(good, total) per minute over ``minutes`` from ``first`` (epoch): requests for
-    occurrences (a daily cycle), 1 per minute for timeslices. A steady error rate spends part
-    of the budget; an incident in the window (minute index >= ``window_from``) spends the rest
-    of ``plan.spent`` (in expectation)."""
-    if timeslices:
-        total = np.ones(minutes)
-    else:
-        of_day = ((first // MINUTE + np.arange(minutes)) % DAY_MINUTES) / DAY_MINUTES
-        traffic = float(rng.uniform(200, 2000))
-        cycle = 1 + 0.6 * np.sin(2 * np.pi * of_day)
-        total = np.round(traffic * cycle * rng.uniform(0.9, 1.1, minutes))
-    allowed = 1 - objective
-    background = min(plan.spent, float(rng.uniform(*BACKGROUND)))
-    rate = np.full(minutes, background * allowed)
-    inside = total[window_from:]
-    extra = (plan.spent - background) * allowed * float(inside.sum())  # bad events to add
-    if extra > 0 and len(inside):
-        shortest = int(np.ceil(extra / (MAX_INCIDENT_RATE * float(inside.mean()))))
-        length = min(len(inside), max(int(rng.integers(30, 360)), shortest))
-        if plan.ongoing:
-            end = minutes
-        else:
-            latest = max(window_from + length, minutes - 60)
-            end = int(rng.integers(window_from + length, latest + 1))
-        rate[end - length : end] += extra / float(total[end - length : end].sum())
-    rate = np.clip(rate, 0.0, 1.0)
-    if timeslices:
-        return (rng.random(minutes) >= rate).astype(np.float64), total
-    bad = rng.binomial(total.astype(np.int64), rate)
-    return total - bad, total
-
-
-def objective_of(kind: str, turn: int) -> float:
-    occurrences = kind in ("availability", "latency")
-    choices = OBJECTIVES if occurrences else TIMESLICE_OBJECTIVES
-    return choices[turn % len(choices)]
-
-
-def specs(count: int) -> list[tuple[str, str, dict[str, object]]]:
-    """The SLOs of one service: the kinds in turn (named -2, -3, ... past the fifth)."""
-    return [
-        (name if n < len(KINDS) else f"{name}-{n // len(KINDS) + 1}", kind, params)
-        for n in range(count)
-        for name, kind, params in [KINDS[n % len(KINDS)]]
-    ]
-
-
-def seed_service(
-    engine: Engine,
-    index: int,
-    args: argparse.Namespace,
-    rng: random.Random,
-    np_rng: np.random.Generator,
-) -> str:
-    """One service of push SLOs with ``args.days`` of buckets up to this minute, summarized
-    now; returns its profile."""
-    service = f"model-{index:03d}"
-    profile = profile_of(rng)
-    worst = rng.randrange(args.slos_per_service)
-    now = datetime.now(UTC)
-    end = align(now, timedelta(seconds=LAYOUT.bucket_seconds))
-    minutes = args.days * DAY_MINUTES
-    first = epoch(end) - minutes * MINUTE
-    with session_scope(engine) as session:
-        created, measured = [], {}
-        for position, (name, kind, params) in enumerate(specs(args.slos_per_service)):
-            data = SLOCreate.model_validate(
-                {
-                    "service": service,
-                    "name": name,
-                    "kind": kind,
-                    "objective": objective_of(kind, index + position),
-                    "window": WINDOWS[(index + 2 * position) % len(WINDOWS)],
-                    "params": params,
-                    "sli": {"source": "push"},
-                    "labels": {"team": f"team-{index % 12}"},
-                }
-            )
-            slo = slos.create(session, slos.prepare(data, NoQueryChecker()), actor="bench")
-            assert slo.id is not None
-            unhealthy = profile != "healthy" and position == worst
-            plan = Plan(
-                rng.uniform(*(SPENT[profile] if unhealthy else SPENT_HEALTHY)),
-                unhealthy and profile == "burning",
-            )
-            window = overview.span_of("window", slo, end)
-            good, total = minutes_of(
-                plan, timeslices=slo.budgeting == Budgeting.TIMESLICES, objective=slo.objective,
-                first=first, window_from=max(0, (epoch(window.start) - first) // MINUTE),
-                minutes=minutes, rng=np_rng,
-            )  # fmt: skip
-            measured[slo.id] = Buckets(first, LAYOUT.bucket_seconds, good, total)
-            created.append(slo)
-        buckets.write_many(session, measured, layout=LAYOUT, add=False)
-        summaries.update(session, created, now=now, layout=LAYOUT)
-    return profile
-
-
 def seed(engine: Engine, args: argparse.Namespace) -> Counter[str]:
     rng, np_rng = random.Random(7), np.random.default_rng(7)
     profiles: Counter[str] = Counter()
     started = time.perf_counter()
     services = args.services
     for index in range(services):
-        profiles[seed_service(engine, index, args, rng, np_rng)] += 1
+        profile = fleet.seed_service(
+            engine,
+            index,
+            slos_per_service=args.slos_per_service,
+            days=args.days,
+            layout=LAYOUT,
+            rng=rng,
+            np_rng=np_rng,
+        )
+        profiles[profile] += 1
         if (index + 1) % 20 == 0:
             elapsed = time.perf_counter() - started
             progress(f"seeded {index + 1} of {services} services in {elapsed:.0f} s")
@@ -419,10 +274,17 @@ def run(url: str, args: argparse.Namespace) -> tuple[str, Path | None]:
     engine = make_engine(url)
     migrate.upgrade(engine)
     workdir = None if args.database_url else workdir_of(engine)
-    progress(f"seeding {args.services} services x {args.slos_per_service} SLOs, {args.days} days")
     started = time.perf_counter()
-    profiles = seed(engine, args)
+    if args.no_seed:
+        progress("timing the database as it is (--no-seed)")
+        profiles = Counter({"as seeded before": args.services})
+    else:
+        progress(f"seeding {args.services} services x {args.slos_per_service} SLOs, "
+                 f"{args.days} days")  # fmt: skip
+        profiles = seed(engine, args)
     seed_seconds = time.perf_counter() - started
+    if args.seed_only:
+        return f"seeded in {seed_seconds:.0f} s: {url}", None
     backend = load.backend(url)
     if backend == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -487,7 +349,9 @@ def main() -> None:
         "--postgres", action="store_true", help="start a throwaway Postgres cluster and use it"
     )
     parser.add_argument("--services", type=int, default=200)
-    parser.add_argument("--slos-per-service", type=int, default=len(KINDS), help="kinds in turn")
+    parser.add_argument(
+        "--slos-per-service", type=int, default=len(fleet.KINDS), help="kinds in turn"
+    )
     parser.add_argument("--days", type=int, default=30, help="of one-minute buckets per SLO")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--port", type=int, default=0, help="of slo-service serve (default: free)")
@@ -495,6 +359,14 @@ def main() -> None:
     parser.add_argument("--no-serve", action="store_true", help="skip the slo-service serve run")
     parser.add_argument("--no-screenshot", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file or cluster")
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed and stop: time it later",
+    )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="time the database of --database-url as it is"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     with load.database(args) as url:

@@ -93,7 +93,15 @@ class Settings(BaseSettings):
         ge=0,
         le=300,
         description="How long a process answers the SLA overview from the copy it rendered "
-        "last (per period); it refreshes itself every 60 s anyway (0: render every time).",
+        "last (per period and filter); it refreshes itself every 60 s anyway (0: render every "
+        "time).",
+    )
+    team_label: str = Field(
+        default="team",
+        min_length=1,
+        max_length=63,
+        description="The SLO label that names its team: the SLA overview filters by it and "
+        "counts the services it does not list per team.",
     )
     metrics_cache_seconds: float = Field(
         default=15.0,

@@ -19,6 +19,17 @@ def firing_of(session: Session, slo_ids: Iterable[int]) -> Sequence[Alert]:
     ).all()
 
 
+def firing_counts(session: Session) -> dict[int, int]:
+    """How many alerts fire, per SLO (those with none are left out)."""
+    statement = (
+        select(Alert.slo_id, func.count())
+        .where(col(Alert.state) == "firing")
+        .group_by(col(Alert.slo_id))
+    )
+    counts: dict[int, int] = dict(session.exec(statement).all())
+    return counts
+
+
 def add(session: Session, row: Alert) -> Alert:
     session.add(row)
     session.flush()

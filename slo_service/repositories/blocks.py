@@ -1,7 +1,7 @@
 """Queries on SLI blocks (``domain.blocks``)."""
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, update
 from sqlalchemy import select as plain
@@ -79,24 +79,73 @@ def starting_at_many(
     session: Session, starts: Mapping[int, Iterable[int]]
 ) -> dict[int, dict[int, Block]]:
     """The blocks of each SLO (id → block starts) that exist, read as plain rows (no ORM
-    objects: a page reads thousands). SLOs that want the same starts (same window, evaluated
-    to the same minute: most of a fleet) are asked together, so a query fetches no block that
-    nobody wants."""
+    objects: a page reads thousands)."""
+    found: dict[int, dict[int, Block]] = {}
+    for row in _rows_at_many(session, starts, _COLUMNS):
+        found.setdefault(row.slo_id, {})[row.start] = _block(row)
+    return found
+
+
+def befores_at_many(
+    session: Session, starts: Mapping[int, Iterable[int]]
+) -> dict[int, dict[int, Counts]]:
+    """The running totals before each block of ``starts`` that exists: the totals at those
+    instants, without reading the blocks' buckets."""
+    found: dict[int, dict[int, Counts]] = {}
+    for row in _rows_at_many(session, starts, ("slo_id", "start", "good_before", "total_before")):
+        found.setdefault(row.slo_id, {})[row.start] = Counts(row.good_before, row.total_before)
+    return found
+
+
+def _rows_at_many(
+    session: Session, starts: Mapping[int, Iterable[int]], names: Sequence[str]
+) -> Iterator[Any]:
+    """Rows of ``names`` of the blocks wanted. SLOs that want the same starts (same window,
+    evaluated to the same minute: most of a fleet) are asked together, so a query fetches no
+    block that nobody wants."""
     groups: dict[frozenset[int], list[int]] = {}
     for slo_id, these in starts.items():
-        groups.setdefault(frozenset(these), []).append(slo_id)
-    found: dict[int, dict[int, Block]] = {}
-    columns = [col(getattr(SliBlock, name)) for name in _COLUMNS]
+        if these:
+            groups.setdefault(frozenset(these), []).append(slo_id)
+    columns = [col(getattr(SliBlock, name)) for name in names]
     for wanted, ids in groups.items():
         for first in range(0, len(ids), _IDS):
-            rows = session.execute(
+            yield from session.execute(
                 plain(*columns).where(
                     col(SliBlock.slo_id).in_(ids[first : first + _IDS]),
                     col(SliBlock.start).in_(sorted(wanted)),
                 )
             ).all()
+
+
+def newest_at_or_before_many(
+    session: Session, wanted: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], Block]:
+    """For each (SLO id, start), the SLO's newest block starting at or before it (left out
+    when there is none): one query per distinct start, however many SLOs ask for it."""
+    by_start: dict[int, list[int]] = {}
+    for slo_id, start in wanted:
+        by_start.setdefault(start, []).append(slo_id)
+    found: dict[tuple[int, int], Block] = {}
+    columns = [col(getattr(SliBlock, name)) for name in _COLUMNS]
+    for start, ids in by_start.items():
+        for first in range(0, len(ids), _IDS):
+            newest_start = (
+                plain(col(SliBlock.slo_id).label("slo_id"), func.max(SliBlock.start).label("at"))
+                .where(col(SliBlock.slo_id).in_(ids[first : first + _IDS]),
+                       col(SliBlock.start) <= start)
+                .group_by(col(SliBlock.slo_id))
+                .subquery()
+            )  # fmt: skip
+            rows = session.execute(
+                plain(*columns).join(
+                    newest_start,
+                    (col(SliBlock.slo_id) == newest_start.c.slo_id)
+                    & (col(SliBlock.start) == newest_start.c.at),
+                )
+            ).all()
             for row in rows:
-                found.setdefault(row.slo_id, {})[row.start] = _block(row)
+                found[(row.slo_id, start)] = _block(row)
     return found
 
 

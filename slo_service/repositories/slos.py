@@ -1,12 +1,16 @@
 """Queries on SLO definitions."""
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, update
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, update
+from sqlalchemy import select as plain
 from sqlmodel import Session, col, select
 
 from slo_service.domain.ids import storable
+from slo_service.domain.summary import Summary
 from slo_service.models import SLO
 from slo_service.repositories._live import is_live
 
@@ -130,6 +134,65 @@ def count_due(session: Session, *, due: datetime, now: datetime) -> int:
 def live(session: Session) -> Sequence[SLO]:
     """Every live SLO, by id."""
     return session.exec(select(SLO).where(is_live(SLO)).order_by(col(SLO.id))).all()
+
+
+class Listed(NamedTuple):
+    """A live SLO as the SLA pages list it: what they show, its team, and the figures of the
+    summary evaluation kept (``domain.summary``), read inside the database."""
+
+    id: int
+    service: str
+    name: str
+    kind: str
+    objective: float
+    window: str
+    timezone: str
+    budgeting: str
+    gate_text: str  # its gate settings as stored (JSON): most are "{}"
+    source: str | None  # the SLI's source: "push", "prometheus", "drift"
+    evaluated_until: datetime | None
+    team: str | None  # the value of its team label
+    summarized: bool  # evaluation kept a summary: the figures below are its
+    summarized_until: str | None  # ISO 8601, as the summary keeps it
+    sli: float | None
+    remaining: float | None
+    burn_rate_1h: float | None
+    paging: bool | None
+
+    @property
+    def gate(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.gate_text)
+        return found
+
+
+def _kept(*path: str) -> Any:
+    """A field of the kept summary, by the name ``Summary`` gives it (a renamed field fails
+    here, not as a silent null)."""
+    fields = Summary.model_fields
+    assert path[0] in fields, f"Summary has no field {path[0]!r}"
+    return col(SLO.summary)[path if len(path) > 1 else path[0]]
+
+
+def listing(session: Session, *, team_label: str) -> list[Listed]:
+    """Every live SLO as the pages list it, by id. Columns and summary fields, not SLO
+    objects: the pages list every SLO (10,000 of them) at each render."""
+    plainly = [SLO.id, SLO.service, SLO.name, SLO.kind, SLO.objective, SLO.window,
+               SLO.timezone, SLO.budgeting]  # fmt: skip
+    columns: list[Any] = [
+        *(col(c) for c in plainly),
+        cast(SLO.gate, Text),
+        col(SLO.sli)["source"].as_string(),
+        col(SLO.evaluated_until),
+        col(SLO.labels)[team_label].as_string(),
+        col(SLO.summary).is_not(None),
+        _kept("evaluated_until").as_string(),
+        _kept("sli").as_float(),
+        _kept("remaining").as_float(),
+        _kept("burn_rates", "1h").as_float(),
+        _kept("paging").as_boolean(),
+    ]
+    statement = plain(*columns).where(is_live(SLO)).order_by(col(SLO.id))
+    return [Listed(*row) for row in session.connection().execute(statement).all()]
 
 
 def claim_due(

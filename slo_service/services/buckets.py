@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlmodel import Session
 
-from slo_service.domain.blocks import Grid, Layout, Row, cum_at, merge
+from slo_service.domain.blocks import BLOCK_SECONDS, Block, Grid, Layout, Row, cum_at, merge
 from slo_service.domain.budget import Counts
 from slo_service.domain.series import Buckets
 from slo_service.repositories import blocks as block_repo
@@ -63,19 +63,36 @@ def totals_at(
 def totals_at_many(
     session: Session, stamps: Mapping[int, Sequence[int]], *, layout: Layout
 ) -> dict[int, list[Counts]]:
-    """``totals_at`` for many SLOs (id → instants): the blocks holding them in one query
-    for all, an indexed lookup only for an instant whose hour has no block."""
-    wanted = {slo_id: {layout.block_of(s) for s in these} for slo_id, these in stamps.items()}
-    found = block_repo.starting_at_many(session, wanted)
+    """``totals_at`` for many SLOs (id → instants), in a few queries whatever their number:
+    an instant on the hour reads only the running totals kept before its block, another its
+    block's buckets; an instant whose hour has no block (a gap, or before the data began)
+    reads the newest block before it, in one query per distinct hour."""
+    heads = {i: {s for s in these if not s % BLOCK_SECONDS} for i, these in stamps.items()}
+    inside = {i: {layout.block_of(s) for s in these if s % BLOCK_SECONDS}
+              for i, these in stamps.items()}  # fmt: skip
+    befores = block_repo.befores_at_many(session, heads)
+    blocks = block_repo.starting_at_many(session, inside)
+
+    def kept(slo_id: int, stamp: int) -> Counts | Block | None:
+        start = layout.block_of(stamp)
+        found = befores if stamp in heads[slo_id] else blocks
+        return found.get(slo_id, {}).get(start)
+
+    missing = {
+        (slo_id, layout.block_of(stamp))
+        for slo_id, these in stamps.items()
+        for stamp in these
+        if kept(slo_id, stamp) is None
+    }
+    earlier = block_repo.newest_at_or_before_many(session, missing)
     totals: dict[int, list[Counts]] = {}
     for slo_id, these in stamps.items():
-        blocks = found.get(slo_id, {})
         totals[slo_id] = []
         for stamp in these:
-            block = blocks.get(layout.block_of(stamp))
-            if block is None:
-                block = block_repo.newest_at_or_before(session, slo_id, layout.block_of(stamp))
-            totals[slo_id].append(cum_at(block, stamp, layout))
+            found = kept(slo_id, stamp) or earlier.get((slo_id, layout.block_of(stamp)))
+            totals[slo_id].append(
+                found if isinstance(found, Counts) else cum_at(found, stamp, layout)
+            )
     return totals
 
 

@@ -115,3 +115,37 @@ def test_one_write_for_many_slos_appends_and_overlaps(db: Engine, slo_id: int) -
         (theirs,) = buckets.totals_at(session, other_id, [end], layout=LAYOUT)
     assert mine == Counts(119, 2 * 119 + 5)
     assert theirs == Counts(120 + 3, 240 + 3)
+
+
+def test_totals_at_many_equal_brute_force_sums_around_gaps(db: Engine) -> None:
+    """Many SLOs at once, as the pages ask: instants on the hour (read from the totals kept
+    before a block), inside an hour, in hours with no block (a gap in the data, and before
+    it began) and after the last block; SLOs asking for the same and for other instants."""
+    rng = random.Random(5)
+    truths: dict[int, dict[int, Counts]] = {}
+    for n in range(6):
+        slo_id = new_slo(db, f"s{n}")
+        hours = [h for h in range(12) if h not in (3, 4, 8)]  # gaps of two hours and one
+        truth = {
+            T0 + 3600 * h + 60 * rng.randint(0, 59): Counts(float(rng.randint(0, 9)), 10.0)
+            for h in hours
+            for _ in range(5)
+        }
+        with session_scope(db) as session:
+            written = Buckets.summed(truth.items(), 60)
+            buckets.write(session, slo_id, written, layout=LAYOUT, add=False)
+        truths[slo_id] = truth
+    shared = [T0 - 3600, T0, T0 + 3600 * 3, T0 + 3600 * 4 + 600, T0 + 3600 * 9, T0 + 3600 * 20]
+    stamps = {
+        slo_id: shared
+        if n % 2
+        else [*shared, *(T0 + 60 * rng.randint(0, 60 * 13) for _ in range(9))]
+        for n, slo_id in enumerate(truths)
+    }
+    with Session(db) as session:
+        got = buckets.totals_at_many(session, stamps, layout=LAYOUT)
+    for slo_id, these in stamps.items():
+        for stamp, counts in zip(these, got[slo_id], strict=True):
+            expected = brute(truths[slo_id], stamp)
+            assert counts.good == pytest.approx(expected.good, abs=1e-9), (slo_id, stamp)
+            assert counts.total == pytest.approx(expected.total, abs=1e-9), (slo_id, stamp)

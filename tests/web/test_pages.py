@@ -43,6 +43,21 @@ def cell(row: str, name: str) -> str:
     return re.sub(r"<[^>]+>", "", found.group(1)).strip()
 
 
+def listed(html: str) -> list[str]:
+    """The services the overview lists, in order."""
+    return re.findall(r'<section class="service" id="service-([a-z0-9-]+)"', html)
+
+
+def groups(html: str) -> dict[str, list[str]]:
+    """The table of services left out, per team: services, SLOs meeting, at risk, breached,
+    no data."""
+    found = {}
+    for team, row in re.findall(r'<tr data-team="([^"]*)">(.*?)</tr>', html, re.S):
+        names = ("services", "meeting", "at-risk", "breached", "no-data")
+        found[team] = [cell(row, name) for name in names]
+    return found
+
+
 def percent(value: float, digits: int) -> str:
     return f"{value * 100:.{digits}f}%"
 
@@ -51,11 +66,13 @@ def test_the_overview_shows_the_apis_numbers_worst_first(
     client: TestClient, admin: Headers
 ) -> None:
     ids = seed(client, admin)
-    html = client.get("/", headers=admin).text
-    order = [
-        m.group(1) for m in re.finditer(r'<section class="service" id="service-([a-z]+)"', html)
-    ]
-    assert order == ["churn", "fraud", "search"]  # breached, at risk, meeting
+    first = client.get("/", headers=admin).text
+    assert listed(first) == ["churn", "fraud"]  # breached, at risk: the healthy one is counted
+    assert '<h2 id="listed">2 services need attention</h2>' in first
+    assert groups(first) == {"": ["1", "1", "0", "0", "0"]}  # no team: 1 service, 1 meeting
+    html = client.get("/?state=all", headers=admin).text
+    assert listed(html) == ["churn", "fraud", "search"]  # worst first
+    assert "other service" not in html
     for service, slo_id in ids.items():
         api = status(client, admin, slo_id)
         row = row_of(html, slo_id)
@@ -80,7 +97,7 @@ def test_the_period_selector(client: TestClient, admin: Headers) -> None:
     api = status(client, admin, ids["fraud"])  # a 7-day window: the same numbers
     assert cell(row_of(week, ids["fraud"]), "attainment") == percent(api["sli"], 3)
     assert 'aria-current="true">last 7 days' in week
-    last = client.get("/?period=last-month", headers=admin).text
+    last = client.get("/?period=last-month&state=all", headers=admin).text
     if datetime.now(UTC).day > 1:  # the events are from the last hour: none last month
         assert cell(row_of(last, ids["fraud"]), "attainment") == "—"
         assert "No data" in row_of(last, ids["fraud"])
@@ -154,7 +171,7 @@ def test_the_overview_is_kept_for_its_ttl(client: TestClient, admin: Headers) ->
     first = client.get("/", headers=admin).text
     model(client, admin, "zeta", HEALTHY)  # a new service, within the 10 s the copy is kept
     assert client.get("/", headers=admin).text == first
-    assert "service-zeta" in client.get("/?period=7d", headers=admin).text  # another period
+    assert "service-zeta" in client.get("/?state=all", headers=admin).text  # another filter
     state_of(client.app).pages_cache.put("window", b"")
     cache = state_of(client.app).pages_cache
     assert cache.get("window", ttl=0) is None  # SLO_PAGES_CACHE_SECONDS=0: never kept

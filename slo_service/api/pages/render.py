@@ -4,6 +4,7 @@ overview."""
 
 import threading
 import time
+from collections import OrderedDict
 
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -57,11 +58,13 @@ templates.env.globals.update(
 
 
 class RenderedCache:
-    """The overview as this process rendered it last, per period, kept ``ttl`` seconds: the
-    page reads every SLO (a second for a thousand), and it is the same for every reader."""
+    """The overview as this process rendered it last, per period and filter, kept ``ttl``
+    seconds: it is the same for every reader. At most ``size`` copies are kept (the oldest
+    goes first): a reader trying many filters cannot make the process hold more."""
 
-    def __init__(self) -> None:
-        self._kept: dict[str, tuple[float, bytes]] = {}
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str, *, ttl: float) -> bytes | None:
@@ -73,4 +76,7 @@ class RenderedCache:
 
     def put(self, key: str, body: bytes) -> None:
         with self._lock:
+            self._kept.pop(key, None)
             self._kept[key] = (time.monotonic(), body)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)

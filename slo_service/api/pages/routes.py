@@ -26,7 +26,7 @@ from slo_service.config import Settings
 from slo_service.db import utcnow
 from slo_service.domain.scopes import Scope
 from slo_service.errors import InvalidInput, SloServiceError, Unauthorized
-from slo_service.services import overview, report, sessions, slo_page, slos, tokens
+from slo_service.services import listing, overview, report, sessions, slo_page, slos, tokens
 
 SESSION_COOKIE = "slo_session"
 LEGACY_COOKIE = "slo_token"  # before migration 0008 it held the API token itself: removed
@@ -76,26 +76,40 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
     )
 
 
+SEARCH_HELP = f"part of a service's name, any case (at most {listing.MAX_SEARCH} characters)"
+TEAM_HELP = "the value of the team label (SLO_TEAM_LABEL) of the services to show"
+STATE_HELP = f"which services to list: one of {', '.join(listing.STATES)}"
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     period: Annotated[str, Query()] = "window",
+    q: Annotated[str, Query(max_length=listing.MAX_SEARCH, description=SEARCH_HELP)] = "",
+    team: Annotated[str, Query(max_length=listing.MAX_SEARCH, description=TEAM_HELP)] = "",
+    state: Annotated[str, Query(description=STATE_HELP)] = "attention",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     _reader(request, session, settings.public_read)
     if period not in overview.PERIODS:
         raise InvalidInput.at(("query", "period"), f"one of {', '.join(overview.PERIODS)}")
+    if state not in listing.STATES:
+        raise InvalidInput.at(("query", "state"), f"one of {', '.join(listing.STATES)}")
+    wanted = listing.Filter(q=q.strip(), team=team or None, state=state, page=page)
     cache = state_of(request.app).pages_cache
     # The copy is the same for every reader, but one signed in gets a sign-out button.
-    key = f"{period}:signed-in" if _signed_in(request) else period
+    key = f"{period}?{wanted.query()}" + (":signed-in" if _signed_in(request) else "")
     kept = cache.get(key, ttl=settings.pages_cache_seconds)
     if kept is not None:
         return HTMLResponse(kept)
-    view = overview.overview(session, key=period, now=utcnow(), layout=settings.layout)
-    page = _page(request, "overview.html", view=view, periods=overview.PERIODS)
-    cache.put(key, bytes(page.body))
-    return page
+    view = overview.overview(session, key=period, now=utcnow(), layout=settings.layout,
+                             wanted=wanted, team_label=settings.team_label)  # fmt: skip
+    answer = _page(request, "overview.html", view=view, periods=overview.PERIODS,
+                   states=listing.STATES, team_label=settings.team_label)  # fmt: skip
+    cache.put(key, bytes(answer.body))
+    return answer
 
 
 @router.get("/slos/{ref}", response_class=HTMLResponse)

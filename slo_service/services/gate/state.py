@@ -37,7 +37,7 @@ from slo_service.services.tokens import Principal
 STATE = TypeAdapter(ServiceState)
 
 
-def effective(slo: SLO, service_policy: ServicePolicy | None) -> gate.Policy:
+def effective(slo: SLO | slo_repo.Listed, service_policy: ServicePolicy | None) -> gate.Policy:
     """The SLO's gate policy: its own settings over its service's, over the defaults."""
     return gate.effective_policy(service_policy.gate if service_policy else {}, slo.gate)
 
