@@ -1,6 +1,6 @@
-"""The SLA pages at scale: the server time to render ``/`` (target: at most 300 ms with 200
-services x 5 SLOs), its other periods, one SLO's page and the monthly report (HTML and CSV),
-and a screenshot of ``/``.
+"""The SLA pages at scale: the server time to render ``/`` with no kept copy (targets: at most
+150 ms with 1,000 SLOs; 500 ms and 300 KB of HTML with 10,000), its filters and other periods,
+one SLO's page and the monthly report (HTML and CSV), and a screenshot of ``/``.
 
 N services of 5 push SLOs each (the demo's kinds: availability and latency budgeted by
 occurrences, model freshness, accuracy and data freshness by timeslices; windows 30d, 7d and
@@ -55,7 +55,13 @@ from slo_service.services import overview
 from tests.support import browser, fleet
 from tests.support.servers import free_port, serve_in_thread
 
-TARGET_MS = 300.0
+
+def target_ms(slos: int) -> float:
+    """Issue 17's targets for ``/``: 150 ms up to 1,000 SLOs, 500 ms up to 10,000."""
+    return 150.0 if slos <= 1000 else 500.0
+
+
+TARGET_KB = 300.0  # of HTML for / at 10,000 SLOs
 WARMUP = 3
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "bench" / "results" / "pages-overview.png"
@@ -115,10 +121,15 @@ def chosen_slo(engine: Engine) -> int:
 def paths_of(slo_id: int) -> list[str]:
     return [
         "/",
+        "/?state=all",
+        "/?state=all&page=3",
+        "/?q=model-01&state=all",
+        "/?team=team-3&state=healthy",
         "/?period=7d",
         "/?period=last-month",
         f"/slos/{slo_id}",
         "/reports/monthly",
+        "/reports/monthly?state=all",
         "/reports/monthly.csv",
     ]
 
@@ -144,6 +155,7 @@ def settings_for(url: str) -> Settings:
         public_read=True,
         migrate_on_start=False,
         bucket_seconds=LAYOUT.bucket_seconds,
+        pages_cache_seconds=0,  # every request renders: no kept copy
     )
 
 
@@ -159,6 +171,7 @@ def served(url: str, paths: list[str], requests: int, port: int) -> dict[str, Ti
     """The same over HTTP from one ``slo-service serve`` process (it reads its settings from
     the environment: reads without a token, like the in-process app)."""
     os.environ["SLO_PUBLIC_READ"] = "true"
+    os.environ["SLO_PAGES_CACHE_SECONDS"] = "0"
     with load.server(url, port) as base, httpx.Client(base_url=base, timeout=60) as client:
         return {path: timed(client.get, path, requests) for path in paths}
 
@@ -304,6 +317,7 @@ def run(url: str, args: argparse.Namespace) -> tuple[str, Path | None]:
     total_bytes = stored_bytes(engine, sqlite_path)
     slo_count = args.services * args.slos_per_service
     overview_p50 = statistics.median(local["/"].ms)
+    target = target_ms(slo_count)
     rows: list[tuple[str, str]] = [
         ("backend / cpus", f"{backend} / {os.cpu_count()}"),
         ("load average (1 min) at start / after timing", f"{load_before:.1f} / "
@@ -320,15 +334,17 @@ def run(url: str, args: argparse.Namespace) -> tuple[str, Path | None]:
         ("database size" + (" (SQLite file)" if sqlite_path else " (sli_block)"),
          f"{total_bytes / 1e6:.0f} MB"),
         ("requests per page", f"{WARMUP} warm-up, then {args.requests} sequential timed"),
-        ("/ in-process p50 vs the target", f"{overview_p50:.0f} ms vs {TARGET_MS:.0f} ms: "
-         + ("within" if overview_p50 <= TARGET_MS else "OVER")),
+        ("/ in-process p50 vs the target", f"{overview_p50:.0f} ms vs {target:.0f} ms: "
+         + ("within" if overview_p50 <= target else "OVER")),
+        ("/ HTML vs the target", f"{local['/'].kb:.0f} KB vs {TARGET_KB:.0f} KB: "
+         + ("within" if local["/"].kb <= TARGET_KB else "OVER")),
     ]  # fmt: skip
     report = table(rows) + "\n\n" + page_table(local, remote)
     report += (
         "\n\nin-process: FastAPI's TestClient, no network (the server's time); served: one "
         "`slo-service serve` process, one httpx client with keep-alive (adds HTTP)"
     )
-    if args.profile or overview_p50 > TARGET_MS:
+    if args.profile or overview_p50 > target:
         progress("profiling one render of /")
         report += "\n\n" + profile_overview(app, engine, settings)
     if not args.no_screenshot:

@@ -1,10 +1,12 @@
 """Queries on SLI blocks (``domain.blocks``)."""
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import Integer, bindparam, func, insert, literal_column, update
 from sqlalchemy import select as plain
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from slo_service.domain.blocks import Block, Row, unpack
@@ -109,13 +111,23 @@ def _rows_at_many(
             groups.setdefault(frozenset(these), []).append(slo_id)
     columns = [col(getattr(SliBlock, name)) for name in names]
     for wanted, ids in groups.items():
-        for first in range(0, len(ids), _IDS):
-            yield from session.execute(
-                plain(*columns).where(
-                    col(SliBlock.slo_id).in_(ids[first : first + _IDS]),
-                    col(SliBlock.start).in_(sorted(wanted)),
-                )
-            ).all()
+        yield from session.execute(
+            plain(*columns).where(
+                _among(session, col(SliBlock.slo_id), ids),
+                col(SliBlock.start).in_(sorted(wanted)),
+            )
+        ).all()
+
+
+def _among(session: Session, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN ids`` as one parameter however many ids (10,000 SLOs would be 10,000 bound
+    parameters to compile and send): a Postgres array, or a JSON array SQLite unnests."""
+    if session.connection().dialect.name == "postgresql":
+        return column == func.any(bindparam("ids", list(ids), type_=ARRAY(Integer), unique=True))
+    unnested: Any = plain(literal_column("value")).select_from(
+        func.json_each(json.dumps(list(ids)))
+    )
+    return column.in_(unnested)
 
 
 def newest_at_or_before_many(
@@ -129,23 +141,21 @@ def newest_at_or_before_many(
     found: dict[tuple[int, int], Block] = {}
     columns = [col(getattr(SliBlock, name)) for name in _COLUMNS]
     for start, ids in by_start.items():
-        for first in range(0, len(ids), _IDS):
-            newest_start = (
-                plain(col(SliBlock.slo_id).label("slo_id"), func.max(SliBlock.start).label("at"))
-                .where(col(SliBlock.slo_id).in_(ids[first : first + _IDS]),
-                       col(SliBlock.start) <= start)
-                .group_by(col(SliBlock.slo_id))
-                .subquery()
-            )  # fmt: skip
-            rows = session.execute(
-                plain(*columns).join(
-                    newest_start,
-                    (col(SliBlock.slo_id) == newest_start.c.slo_id)
-                    & (col(SliBlock.start) == newest_start.c.at),
-                )
-            ).all()
-            for row in rows:
-                found[(row.slo_id, start)] = _block(row)
+        newest_start = (
+            plain(col(SliBlock.slo_id).label("slo_id"), func.max(SliBlock.start).label("at"))
+            .where(_among(session, col(SliBlock.slo_id), ids), col(SliBlock.start) <= start)
+            .group_by(col(SliBlock.slo_id))
+            .subquery()
+        )
+        rows = session.execute(
+            plain(*columns).join(
+                newest_start,
+                (col(SliBlock.slo_id) == newest_start.c.slo_id)
+                & (col(SliBlock.start) == newest_start.c.at),
+            )
+        ).all()
+        for row in rows:
+            found[(row.slo_id, start)] = _block(row)
     return found
 
 

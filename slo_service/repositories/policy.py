@@ -14,9 +14,12 @@ from slo_service.models import SLO, GateFreeze, GateOverride, ServiceGate, Servi
 from slo_service.repositories._live import is_live
 
 
-def policies(session: Session, services: Iterable[str]) -> dict[str, ServicePolicy]:
-    rows = session.exec(select(ServicePolicy).where(col(ServicePolicy.service).in_(services)))
-    return {row.service: row for row in rows.all()}
+def policies(session: Session, services: Iterable[str] | None) -> dict[str, ServicePolicy]:
+    """The policies of ``services`` that have one (None: of every service)."""
+    statement = select(ServicePolicy)
+    if services is not None:
+        statement = statement.where(col(ServicePolicy.service).in_(services))
+    return {row.service: row for row in session.exec(statement).all()}
 
 
 # Every status read runs this: built once, run as a plain (Core) statement.
@@ -58,11 +61,13 @@ def active_freezes(session: Session, service: str) -> list[GateFreeze]:
     return active_freezes_of(session, [service]).get(service, [])
 
 
-def active_freezes_of(session: Session, services: Sequence[str]) -> dict[str, list[GateFreeze]]:
-    """The freezes in force of each of ``services``, oldest first."""
-    statement = select(GateFreeze).where(
-        col(GateFreeze.service).in_(services), col(GateFreeze.lifted_at).is_(None)
-    )
+def active_freezes_of(
+    session: Session, services: Sequence[str] | None
+) -> dict[str, list[GateFreeze]]:
+    """The freezes in force of each of ``services`` (None: of every service), oldest first."""
+    statement = select(GateFreeze).where(col(GateFreeze.lifted_at).is_(None))
+    if services is not None:
+        statement = statement.where(col(GateFreeze.service).in_(services))
     found: dict[str, list[GateFreeze]] = {}
     for row in session.exec(statement.order_by(col(GateFreeze.id))).all():
         found.setdefault(row.service, []).append(row)

@@ -159,16 +159,16 @@ def build(
     first."""
     rows = _measured(session, slos, key=key, now=now, layout=layout)
     services = sorted({s.service for s in slos})
-    policies = policy_repo.policies(session, services)
-    freezes = policy_repo.active_freezes_of(session, services)
+    policies = policy_repo.policies(session, None)  # every service's: the page lists them all
+    freezes = policy_repo.active_freezes_of(session, None)
     firing = alert_repo.firing_counts(session)
     grouped: dict[str, list[Row]] = {service: [] for service in services}
-    effective: dict[tuple[str, str], Policy] = {}  # most SLOs have their service's policy
+    effective: dict[tuple[str, str], Policy] = {}  # most SLOs have the default policy
     for slo in slos:
-        policy = effective.get((slo.service, slo.gate_text))
+        layers = (slo.service if slo.service in policies else "", slo.gate_text)
+        policy = effective.get(layers)
         if policy is None:
-            policy = gate.effective(slo, policies.get(slo.service))
-            effective[(slo.service, slo.gate_text)] = policy
+            policy = effective[layers] = gate.effective(slo, policies.get(slo.service))
         freezing = any(f.slo_id == slo.id for f in freezes.get(slo.service, []))
         span, attainment, remaining, burn, paging = rows[slo.id]
         state: str = math.state(remaining, warn_threshold=policy.warn_threshold, paging=paging)
@@ -222,10 +222,16 @@ def as_of(slo: Listed, *, now: datetime, layout: Layout) -> datetime:
     """The instant an SLO's row describes: where its kept summary ends (the start of the
     current bucket before any)."""
     if slo.summarized_until is not None:
-        return datetime.fromisoformat(slo.summarized_until)
+        return _instant(slo.summarized_until)
     if slo.source != "push" and slo.evaluated_until is not None:
         return slo.evaluated_until
     return align(now, timedelta(seconds=layout.bucket_seconds))
+
+
+@functools.lru_cache(maxsize=1024)
+def _instant(text: str) -> datetime:
+    """A fleet is summarized at a few instants: each is parsed once."""
+    return datetime.fromisoformat(text)
 
 
 def _left(counts: math.Counts, slo: Listed, span: Span) -> float | None:

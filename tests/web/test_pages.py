@@ -48,14 +48,12 @@ def listed(html: str) -> list[str]:
     return re.findall(r'<section class="service" id="service-([a-z0-9-]+)"', html)
 
 
-def groups(html: str) -> dict[str, list[str]]:
-    """The table of services left out, per team: services, SLOs meeting, at risk, breached,
-    no data."""
-    found = {}
-    for team, row in re.findall(r'<tr data-team="([^"]*)">(.*?)</tr>', html, re.S):
-        names = ("services", "meeting", "at-risk", "breached", "no-data")
-        found[team] = [cell(row, name) for name in names]
-    return found
+def groups(html: str) -> dict[str, dict[str, str]]:
+    """The table of services left out, per team: its counts by column."""
+    return {
+        team: dict(re.findall(r'<td class="([a-z-]+)">([^<]*)</td>', row))
+        for team, row in re.findall(r'<tr data-team="([^"]*)">(.*?)</tr>', html, re.S)
+    }
 
 
 def percent(value: float, digits: int) -> str:
@@ -69,7 +67,8 @@ def test_the_overview_shows_the_apis_numbers_worst_first(
     first = client.get("/", headers=admin).text
     assert listed(first) == ["churn", "fraud"]  # breached, at risk: the healthy one is counted
     assert '<h2 id="listed">2 services need attention</h2>' in first
-    assert groups(first) == {"": ["1", "1", "0", "0", "0"]}  # no team: 1 service, 1 meeting
+    no_team = {"services": "1", "meeting": "1", "at-risk": "0", "breached": "0", "no-data": "0"}
+    assert groups(first) == {"": no_team}  # one service, its SLO meeting
     html = client.get("/?state=all", headers=admin).text
     assert listed(html) == ["churn", "fraud", "search"]  # worst first
     assert "other service" not in html
@@ -128,6 +127,15 @@ def test_the_monthly_report_and_its_csv(client: TestClient, admin: Headers) -> N
         pytest.skip("the seeded events may straddle the month boundary")
     html = client.get(f"/reports/monthly?month={month}", headers=admin).text
     assert "2 of 3 SLOs met their objective; 1 missed it." in html
+    assert listed(html) == ["churn"]  # the services that missed, first
+    met_counts = {"services": "2", "meeting": "2", "breached": "0", "no-data": "0"}
+    assert groups(html) == {"": met_counts}  # two services met, no team
+    met = client.get(f"/reports/monthly?month={month}&state=healthy", headers=admin).text
+    assert listed(met) == ["fraud", "search"]
+    assert 'id="listed">2 services: met every objective' in met
+    bad = client.get(f"/reports/monthly?month={month}&state=breached", headers=admin)
+    assert bad.status_code == 422
+    assert "one of attention, healthy, no-data, all" in bad.json()["detail"]
     answer = client.get(f"/reports/monthly.csv?month={month}", headers=admin)
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert f'filename="sla-report-{month}.csv"' in answer.headers["content-disposition"]

@@ -105,7 +105,12 @@ def test_the_overview_in_a_browser(
     tiles = {name: page.locator(f"#tile-{name}").inner_text() for name in names}
     assert tiles == {"meeting": "1", "at-risk": "1", "breached": "1", "frozen": "1"}
     services = page.locator("section.service h2").all_inner_texts()
-    assert [s.split()[0] for s in services] == ["churn", "fraud", "search"]
+    assert [s.split()[0] for s in services] == ["churn", "fraud"]  # those that need attention
+    assert page.locator('table.groups tr[data-team=""] td.meeting').inner_text() == "1"
+    page.click("#tile-meeting")  # the tile opens the services it counts
+    page.wait_for_url(re.compile(r".*state=healthy"))
+    assert page.locator("section.service h2").all_inner_texts()[0].split()[0] == "search"
+    page.goto(f"{site}/?state=all")
     for slo_id in seeded.values():
         api = status(client, admin, slo_id)
         row = page.locator(f'tr[data-slo-id="{slo_id}"]')

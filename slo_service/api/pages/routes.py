@@ -79,6 +79,7 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
 SEARCH_HELP = f"part of a service's name, any case (at most {listing.MAX_SEARCH} characters)"
 TEAM_HELP = "the value of the team label (SLO_TEAM_LABEL) of the services to show"
 STATE_HELP = f"which services to list: one of {', '.join(listing.STATES)}"
+REPORT_STATE_HELP = f"which services to list: one of {', '.join(report.STATES)}"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -137,10 +138,19 @@ def monthly_report(
     session: SessionDep,
     settings: SettingsDep,
     month: Annotated[str | None, Query(description=MONTH_HELP)] = None,
+    q: Annotated[str, Query(max_length=listing.MAX_SEARCH, description=SEARCH_HELP)] = "",
+    team: Annotated[str, Query(max_length=listing.MAX_SEARCH, description=TEAM_HELP)] = "",
+    state: Annotated[str, Query(description=REPORT_STATE_HELP)] = "attention",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     _reader(request, session, settings.public_read)
-    data = report.report(session, month=month, now=utcnow(), layout=settings.layout)
-    return _page(request, "report.html", data=data, refresh=REPORT_REFRESH_SECONDS)
+    if state not in report.STATES:
+        raise InvalidInput.at(("query", "state"), f"one of {', '.join(report.STATES)}")
+    wanted = listing.Filter(q=q.strip(), team=team or None, state=state, page=page)
+    data = report.report(session, month=month, now=utcnow(), layout=settings.layout,
+                         wanted=wanted, team_label=settings.team_label)  # fmt: skip
+    return _page(request, "report.html", data=data, states=report.STATES,
+                 team_label=settings.team_label, refresh=REPORT_REFRESH_SECONDS)  # fmt: skip
 
 
 @router.get("/reports/monthly.csv")
@@ -149,9 +159,14 @@ def monthly_report_csv(
     session: SessionDep,
     settings: SettingsDep,
     month: Annotated[str | None, Query(description=MONTH_HELP)] = None,
+    q: Annotated[str, Query(max_length=listing.MAX_SEARCH, description=SEARCH_HELP)] = "",
+    team: Annotated[str, Query(max_length=listing.MAX_SEARCH, description=TEAM_HELP)] = "",
 ) -> Response:
+    """Every SLO of the month (within the search and the team, if given)."""
     _reader(request, session, settings.public_read)
-    data = report.report(session, month=month, now=utcnow(), layout=settings.layout)
+    wanted = listing.Filter(q=q.strip(), team=team or None, state="all")
+    data = report.report(session, month=month, now=utcnow(), layout=settings.layout,
+                         wanted=wanted, team_label=settings.team_label)  # fmt: skip
     return PlainTextResponse(
         report.as_csv(data),
         media_type="text/csv; charset=utf-8",
