@@ -298,3 +298,45 @@ def test_0007_merges_per_tier_alerts_without_sending_anything(
         assert migrate.current(engine) == {"0007"}
     finally:
         engine.dispose()
+
+
+SLO_0009 = _table(
+    "slo", id=sa.Integer, summary=sa.JSON, summary_until=UTCDateTime, summary_sli=sa.Float,
+    summary_remaining=sa.Float, summary_burn_rate_1h=sa.Float, summary_paging=sa.Boolean,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0009_fills_the_summary_columns_from_the_kept_summaries(
+    backend: str, database_factory: Callable[[str, str], str]
+) -> None:
+    engine = make_engine(database_factory(backend, "slo_migration_0009"))
+    try:
+        migrate.upgrade(engine, "0008")
+        base = {
+            "service": "ml", "description": "", "labels": {}, "kind": "latency",
+            "objective": 0.99, "window": "30d", "timezone": "UTC", "budgeting": "occurrences",
+            "params": {}, "sli": {}, "no_data": "ignore", "gate": {},
+            "created_at": T0, "updated_at": T0,
+        }  # fmt: skip
+        summary = {
+            "evaluated_at": "2026-12-01T10:00:05Z", "evaluated_until": "2026-12-01T10:00:00Z",
+            "sli": 0.995, "remaining": 0.5, "consumed": 0.5, "paging": True,
+            "burn_rates": {"5m": 2.0, "1h": 1.5, "window": 0.5}, "tiers": [], "state": "warning",
+            "time_to_exhaustion_seconds": None,
+        }  # fmt: skip
+        with engine.begin() as connection:
+            connection.execute(SLO_0006.insert().values({**base, "id": 1, "name": "kept"}))
+            connection.execute(SLO_0006.insert().values({**base, "id": 2, "name": "never"}))
+            connection.execute(SLO_0009.update().where(SLO_0009.c.id == 1).values(summary=summary))
+        migrate.upgrade(engine, "0009")
+        with engine.connect() as connection:
+            rows = {row.id: row for row in connection.execute(sa.select(SLO_0009))}
+        kept, never = rows[1], rows[2]
+        assert (kept.summary_until, kept.summary_sli, kept.summary_remaining) == (T0, 0.995, 0.5)
+        assert (kept.summary_burn_rate_1h, kept.summary_paging) == (1.5, True)
+        assert (never.summary_until, never.summary_sli, never.summary_paging) == (None,) * 3
+        migrate.downgrade(engine, "0008")
+        assert "summary_sli" not in {c["name"] for c in inspect(engine).get_columns("slo")}
+    finally:
+        engine.dispose()

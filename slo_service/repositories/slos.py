@@ -10,7 +10,6 @@ from sqlalchemy import select as plain
 from sqlmodel import Session, col, select
 
 from slo_service.domain.ids import storable
-from slo_service.domain.summary import Summary
 from slo_service.models import SLO
 from slo_service.repositories._live import is_live
 
@@ -56,6 +55,13 @@ def services(session: Session) -> list[str]:
     """Names of the services that have live SLOs, sorted."""
     statement = select(SLO.service).where(is_live(SLO)).distinct()
     return sorted(session.exec(statement).all())
+
+
+def first_services(session: Session, limit: int) -> list[str]:
+    """The first ``limit`` names of the services that have live SLOs, as the database sorts
+    them: an index scan that stops there (``services`` reads every SLO)."""
+    statement = select(SLO.service).where(is_live(SLO)).distinct().order_by(col(SLO.service))
+    return list(session.exec(statement.limit(limit)).all())
 
 
 def live_in_services(session: Session, services: Sequence[str]) -> Sequence[SLO]:
@@ -153,7 +159,7 @@ class Listed(NamedTuple):
     evaluated_until: datetime | None
     team: str | None  # the value of its team label
     summarized: bool  # evaluation kept a summary: the figures below are its
-    summarized_until: str | None  # ISO 8601, as the summary keeps it
+    summarized_until: datetime | None
     sli: float | None
     remaining: float | None
     burn_rate_1h: float | None
@@ -165,17 +171,10 @@ class Listed(NamedTuple):
         return found
 
 
-def _kept(*path: str) -> Any:
-    """A field of the kept summary, by the name ``Summary`` gives it (a renamed field fails
-    here, not as a silent null)."""
-    fields = Summary.model_fields
-    assert path[0] in fields, f"Summary has no field {path[0]!r}"
-    return col(SLO.summary)[path if len(path) > 1 else path[0]]
-
-
 def listing(session: Session, *, team_label: str) -> list[Listed]:
-    """Every live SLO as the pages list it, by id. Columns and summary fields, not SLO
-    objects: the pages list every SLO (10,000 of them) at each render."""
+    """Every live SLO as the pages list it, by id: columns, not SLO objects, and the figures
+    of its summary kept as columns (the pages list every SLO, 10,000 of them, at each
+    render)."""
     plainly = [SLO.id, SLO.service, SLO.name, SLO.kind, SLO.objective, SLO.window,
                SLO.timezone, SLO.budgeting]  # fmt: skip
     columns: list[Any] = [
@@ -185,11 +184,11 @@ def listing(session: Session, *, team_label: str) -> list[Listed]:
         col(SLO.evaluated_until),
         col(SLO.labels)[team_label].as_string(),
         col(SLO.summary).is_not(None),
-        _kept("evaluated_until").as_string(),
-        _kept("sli").as_float(),
-        _kept("remaining").as_float(),
-        _kept("burn_rates", "1h").as_float(),
-        _kept("paging").as_boolean(),
+        col(SLO.summary_until),
+        col(SLO.summary_sli),
+        col(SLO.summary_remaining),
+        col(SLO.summary_burn_rate_1h),
+        col(SLO.summary_paging),
     ]
     statement = plain(*columns).where(is_live(SLO)).order_by(col(SLO.id))
     return [Listed(*row) for row in session.connection().execute(statement).all()]

@@ -222,16 +222,10 @@ def as_of(slo: Listed, *, now: datetime, layout: Layout) -> datetime:
     """The instant an SLO's row describes: where its kept summary ends (the start of the
     current bucket before any)."""
     if slo.summarized_until is not None:
-        return _instant(slo.summarized_until)
+        return slo.summarized_until
     if slo.source != "push" and slo.evaluated_until is not None:
         return slo.evaluated_until
     return align(now, timedelta(seconds=layout.bucket_seconds))
-
-
-@functools.lru_cache(maxsize=1024)
-def _instant(text: str) -> datetime:
-    """A fleet is summarized at a few instants: each is parsed once."""
-    return datetime.fromisoformat(text)
 
 
 def _left(counts: math.Counts, slo: Listed, span: Span) -> float | None:

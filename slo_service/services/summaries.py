@@ -28,7 +28,7 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
     for slo in slos:
         assert slo.id is not None
         current = current_of[slo.id]
-        slo.summary = Summary(
+        kept = Summary(
             evaluated_at=now,
             evaluated_until=current.evaluated_until,
             sli=current.sli,
@@ -48,7 +48,11 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
             ),
             state=current.state,
             time_to_exhaustion_seconds=current.time_to_exhaustion_seconds,
-        ).stored()
+        )
+        slo.summary = kept.stored()
+        slo.summary_until, slo.summary_sli = kept.evaluated_until, kept.sli
+        slo.summary_remaining, slo.summary_paging = kept.remaining, kept.paging
+        slo.summary_burn_rate_1h = kept.burn_rates.get("1h")
         if slo.sli.get("source") == "push":
             # Pushed buckets are written as events arrive: summarizing is their evaluation.
             slo.last_success_at = now
