@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, bindparam, func, insert, literal_column, update
+from sqlalchemy import BigInteger, Integer, bindparam, func, insert, literal_column, update
 from sqlalchemy import select as plain
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
@@ -102,21 +102,39 @@ def befores_at_many(
 def _rows_at_many(
     session: Session, starts: Mapping[int, Iterable[int]], names: Sequence[str]
 ) -> Iterator[Any]:
-    """Rows of ``names`` of the blocks wanted. SLOs that want the same starts (same window,
-    evaluated to the same minute: most of a fleet) are asked together, so a query fetches no
-    block that nobody wants."""
-    groups: dict[frozenset[int], list[int]] = {}
-    for slo_id, these in starts.items():
-        if these:
-            groups.setdefault(frozenset(these), []).append(slo_id)
+    """Rows of ``names`` of the blocks wanted, in one query: the wanted (SLO id, start) pairs
+    travel as two arrays joined to the blocks by key."""
+    pairs = [(slo_id, start) for slo_id, these in starts.items() for start in these]
+    if not pairs:
+        return
+    wanted = _pairs(session, pairs)
     columns = [col(getattr(SliBlock, name)) for name in names]
-    for wanted, ids in groups.items():
-        yield from session.execute(
-            plain(*columns).where(
-                _among(session, col(SliBlock.slo_id), ids),
-                col(SliBlock.start).in_(sorted(wanted)),
+    yield from session.execute(
+        plain(*columns).join(
+            wanted,
+            (col(SliBlock.slo_id) == wanted.c.slo_id) & (col(SliBlock.start) == wanted.c.start),
+        )
+    ).all()
+
+
+def _pairs(session: Session, pairs: Sequence[tuple[int, int]]) -> Any:
+    """(SLO id, start) pairs as a table of two columns, from two parameters however many
+    pairs: Postgres unnests two arrays, SQLite a JSON array."""
+    if session.connection().dialect.name == "postgresql":
+        ids, starts = zip(*pairs, strict=True)
+        return (
+            func.unnest(
+                bindparam("ids", list(ids), type_=ARRAY(Integer), unique=True),
+                bindparam("starts", list(starts), type_=ARRAY(BigInteger), unique=True),
             )
-        ).all()
+            .table_valued("slo_id", "start")
+            .render_derived()
+        )
+    each = func.json_each(json.dumps(pairs)).table_valued("value")
+    return plain(
+        func.json_extract(each.c.value, "$[0]").label("slo_id"),
+        func.json_extract(each.c.value, "$[1]").label("start"),
+    ).subquery()
 
 
 def _among(session: Session, column: Any, ids: Sequence[int]) -> Any:
