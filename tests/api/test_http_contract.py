@@ -180,8 +180,11 @@ def exchange(sock: socket.socket, path: str) -> bytes:
         if line.lower().startswith(b"content-length:")
     )  # fmt: skip
     while len(body) < length:
-        body += sock.recv(65536)
-    return data
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body  # the body may come in later segments than the head
 
 
 @pytest.fixture
