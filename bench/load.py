@@ -72,7 +72,7 @@ def main(
     add_arguments(parser)
     parser.add_argument(count, type=int, default=default)
     args = parser.parse_args()
-    with database(args) as url:
+    with database(args, remove=True) as url:
         print(json.dumps(run(url, args), indent=2))
 
 
@@ -89,16 +89,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def database(args: argparse.Namespace) -> Iterator[str]:
+def database(args: argparse.Namespace, *, remove: bool = False) -> Iterator[str]:
     """The URL of the database ``args`` ask for: a throwaway Postgres cluster, the one given,
-    or a new SQLite file."""
+    or a new SQLite file; with ``remove``, the directory made for it goes afterwards (else
+    the caller removes it, or keeps it to run again on the same data)."""
     workdir = Path(tempfile.mkdtemp(prefix="slo-bench-"))
     workdir.chmod(0o755)
-    if args.postgres:
-        with postgres_cluster(workdir / "postgres") as url:
-            yield url
-    else:
-        yield args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    try:
+        if args.postgres:
+            with postgres_cluster(workdir / "postgres") as url:
+                yield url
+        else:
+            yield args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    finally:
+        if remove:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def backend(url: str) -> str:

@@ -36,7 +36,7 @@ from slo_service.notify.egress import EgressPolicy
 from slo_service.scheduler import schedule
 from slo_service.services.gate.answers import Answers
 from slo_service.services.gate.cache import GateCache
-from slo_service.services.metrics import KeptSloGauges, registry_for
+from slo_service.services.metrics import KeptSloGauges, SloGauges
 from slo_service.sources import datasources as datasource_config
 from slo_service.sources.base import SliSource
 from slo_service.sources.datasource_set import Datasources
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         gate_cache=GateCache(engine, ttl=settings.gate_cache_seconds),
         gate_answers=Answers(str(settings.public_base_url)),
         metrics=KeptSloGauges(
-            registry_for(engine, settings.layout), ttl=settings.metrics_cache_seconds
+            SloGauges(engine, settings.layout), ttl=settings.metrics_cache_seconds
         ),
     )
     install_error_handlers(app)  # first: its 500s must be answers to every other middleware

@@ -72,7 +72,9 @@ class GateCache:
     ) -> None:
         """Keep what was read from the database at ``read_at`` (``clock()`` before the read
         began): new states (None: the service is gone), tokens' credentials, and
-        services whose stored state is still the copy's."""
+        services whose stored state is still the copy's. No pass over every copy: a request
+        that missed one keeps what it read in constant time (the oldest read is then a bound
+        that may be older than the truth, which ``renewed`` makes exact again)."""
         if self.ttl <= 0:
             return
         with self._lock:
@@ -85,9 +87,8 @@ class GateCache:
             for token_hash, found in tokens.items():
                 used = self._tokens[token_hash].used_at if token_hash in self._tokens else read_at
                 self._tokens[token_hash] = _Copy(found, read_at, used)
-            times = [c.read_at for c in self._states.values()]
-            times += [c.read_at for c in self._tokens.values()]
-            self._oldest = min(times, default=float("inf"))
+            if kept or tokens:
+                self._oldest = min(self._oldest, read_at)
 
     def _put_state(self, service: str, versioned: Versioned | None, read_at: float) -> None:
         if versioned is None:
@@ -127,7 +128,12 @@ class GateCache:
             return {k: c.version for k, c in self._states.items()}, list(self._tokens)
 
     def renewed(self) -> None:
-        self._renewing = False
+        """A renewal ended (read or failed): when the oldest copy now was read, exactly."""
+        with self._lock:
+            times = [c.read_at for c in self._states.values()]
+            times += [c.read_at for c in self._tokens.values()]
+            self._oldest = min(times, default=float("inf"))
+            self._renewing = False
 
     def _fresh(self, table: dict[str, _Copy[T]], key: str) -> T | None:
         found = table.get(key)

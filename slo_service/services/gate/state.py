@@ -35,9 +35,12 @@ from slo_service.services.gate.cache import GateCache
 from slo_service.services.tokens import Principal
 
 STATE = TypeAdapter(ServiceState)
+_LISTED = 20  # services named when an unknown one is asked for
 
 
-def effective(slo: SLO | slo_repo.Listed, service_policy: ServicePolicy | None) -> gate.Policy:
+def effective(
+    slo: SLO | slo_repo.Listed | slo_repo.Gated, service_policy: ServicePolicy | None
+) -> gate.Policy:
     """The SLO's gate policy: its own settings over its service's, over the defaults."""
     return gate.effective_policy(service_policy.gate if service_policy else {}, slo.gate)
 
@@ -52,7 +55,7 @@ def exempt_of(service_policy: ServicePolicy | None) -> frozenset[ChangeType]:
     return frozenset(ChangeType(t) for t in service_policy.exempt_change_types)
 
 
-def slo_state(slo: SLO, policy: gate.Policy) -> SloState:
+def slo_state(slo: SLO | slo_repo.Gated, policy: gate.Policy) -> SloState:
     """The SLO as the gate sees it, from the summary of its last successful evaluation."""
     assert slo.id is not None
     summary = Summary.of(slo.summary)
@@ -78,8 +81,8 @@ def refresh(session: Session, services: Iterable[str], *, now: datetime, actor: 
         return
     policy_repo.lock_states(session, names, at=now)
     policies = policy_repo.policies(session, names)
-    slos: dict[str, list[SLO]] = {}
-    for slo in slo_repo.live_in_services(session, names):
+    slos: dict[str, list[slo_repo.Gated]] = {}
+    for slo in slo_repo.gated_in_services(session, names):
         slos.setdefault(slo.service, []).append(slo)
     states = {
         service: tuple(
@@ -237,8 +240,10 @@ def _rebuilt(engine: Engine, service: str) -> tuple[int, dict[str, Any]] | None:
 
 
 def unknown(session: Session, service: str) -> str:
-    known = slo_repo.services(session)
-    listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+    """Why a service is not known, with the names of the first few that are: a request is
+    answered with it, so it reads those few, not every SLO's service."""
+    known = slo_repo.first_services(session, _LISTED + 1)
+    listed = ", ".join(known[:_LISTED]) + (", ..." if len(known) > _LISTED else "")
     return (
         f"no service {service!r}: no SLO belongs to it"
         + (f" (services with SLOs: {listed})" if known else "")
