@@ -1,18 +1,29 @@
 """The evaluation engine at scale: M models x 5 ML kinds of SLOs over D days of metrics that
 promtool backfills into a real Prometheus, on a throwaway Postgres (or SQLite).
 
-Reports the cold backfill of every window, the steady cycle for one new minute, Prometheus
-requests per cycle, rows and bytes stored per SLO per 30 days, and status read p50/p99.
+Reports the cold backfill of every window, the steady cycle for one new minute (``--steady``
+of them, each one minute later: the first opens a new hour's block, the others rewrite it),
+Prometheus requests per cycle, rows and bytes stored per SLO per 30 days, and status read
+p50/p99. Each cycle also reports where its time went: wall seconds inside the main steps
+(Prometheus's HTTP answers, decoding them, storing buckets, summaries, alerts, the gate; the
+measurement runs in a thread beside the storing, so steps can overlap) and CPU seconds of
+this process, Prometheus and Postgres (the machine is shared: CPU is steadier than wall time).
+``--profile DIR`` keeps a cProfile of each cycle there and prints its top entries.
 """
 
 import argparse
 import contextlib
+import cProfile
+import io
 import json
+import os
+import pstats
 import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +32,7 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
 from bench.status import read_times
+from bench.timing import Split, process_cpu, tree_cpu
 from slo_service import migrate
 from slo_service.db import make_engine, session_scope
 from slo_service.domain.blocks import Layout
@@ -106,24 +118,106 @@ def create_slos(engine: Engine, models: list[str], window: str) -> list[int]:
     return ids
 
 
-def timed_cycle(engine: Engine, source: PrometheusSource, now: int) -> dict[str, float]:
+# Where a cycle's time goes: label → the function whose calls are timed (a missing one is
+# reported as missing: the code moved).
+STEPS = {
+    "claim": "slo_service.services.evaluation:_Cycle.claim",
+    "pending": "slo_service.services.evaluation:_Cycle._pending",
+    "measure (thread)": "slo_service.services.evaluation:_Cycle._measure",
+    "prometheus_http (thread)": "slo_service.sources.prometheus_http:PrometheusApi._request",
+    "decode_matrix (thread)": "slo_service.sources.prometheus_http:decode_matrix",
+    "store_slice": "slo_service.services.evaluation:_Cycle._store",
+    "store_last_slice": "slo_service.services.evaluation:keep",
+    "write_buckets": "slo_service.services.buckets:write_many",
+    "summaries": "slo_service.services.summaries:update",
+    "statuses": "slo_service.services.status:statuses",
+    "statuses: running totals": "slo_service.services.buckets:totals_at_many",
+    "statuses: each SLO's": "slo_service.services.status:_status",
+    "slo objects read": "slo_service.repositories.slos:get_many",
+    "orm flushes": "sqlalchemy.orm.session:Session.flush",
+    "alerts": "slo_service.services.alerting.follow:follow",
+    "gate": "slo_service.services.gate.state:refresh",
+    "release": "slo_service.repositories.slos:release",
+}
+
+
+@dataclass
+class Servers:
+    """The processes whose CPU a cycle reports besides this one."""
+
+    prometheus: int
+    postgres: int | None
+
+    def cpu(self) -> dict[str, float]:
+        found = {"bench": process_cpu(os.getpid()), "prometheus": process_cpu(self.prometheus)}
+        if self.postgres is not None:
+            found["postgres"] = tree_cpu(self.postgres)
+        return found
+
+
+def timed_cycle(
+    engine: Engine, source: PrometheusSource, now: int, servers: Servers, profile: Path | None
+) -> dict[str, object]:
     source.api.requests = 0
-    started = time.perf_counter()
-    outcomes = evaluation.run_cycle(
-        engine,
-        sources={"prometheus": source},
-        layout=LAYOUT,
-        owner="bench",
-        now=datetime.fromtimestamp(now, UTC),
-    )
+    split = Split(STEPS)
+    profiler = cProfile.Profile() if profile else None
+    cpu_before = servers.cpu()
+    with split.wrapped():
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        outcomes = evaluation.run_cycle(
+            engine,
+            sources={"prometheus": source},
+            layout=LAYOUT,
+            owner="bench",
+            now=datetime.fromtimestamp(now, UTC),
+        )
+        if profiler:
+            profiler.disable()
+        seconds = time.perf_counter() - started
+    cpu = {name: round(spent - cpu_before[name], 2) for name, spent in servers.cpu().items()}
     failed = [o.error for o in outcomes if not o.ok]
     if failed:
         raise SystemExit(f"{len(failed)} evaluations failed, e.g. {failed[0]}")
+    if profiler and profile:
+        profiler.dump_stats(profile)
+        print(f"--- {profile} ({seconds:.2f} s)\n{top_entries(profiler)}", flush=True)
     return {
-        "seconds": round(time.perf_counter() - started, 2),
+        "seconds": round(seconds, 2),
         "slos": len(outcomes),
         "prometheus_requests": source.api.requests,
+        "cpu_seconds": cpu,
+        "split": split.report(),
     }
+
+
+def top_entries(profiler: cProfile.Profile, count: int = 25) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(count)
+    stats.sort_stats("cumulative").print_stats(count)
+    return out.getvalue()
+
+
+def server_pids(url: str, workdir: Path, sqlite: bool) -> Servers:
+    """Prometheus's process (found by its listen address) and Postgres's postmaster."""
+    listen = f"--web.listen-address={url.removeprefix('http://')}".encode()
+    prometheus = next(
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and listen in _cmdline(entry)
+    )
+    postmaster = workdir / "postgres" / "pgdata" / "postmaster.pid"
+    postgres = None if sqlite else int(postmaster.read_text().split()[0])
+    return Servers(prometheus, postgres)
+
+
+def _cmdline(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def storage(engine: Engine, count: int, days: int, sqlite: Path | None) -> dict[str, float]:
@@ -192,6 +286,13 @@ def main() -> None:
     parser.add_argument(
         "--reuse", type=Path, help="the work directory of an earlier run: its metrics are kept"
     )
+    parser.add_argument(
+        "--steady", type=int, default=3, help="steady cycles, one new minute each (1 to 9)"
+    )
+    parser.add_argument("--profile", type=Path, help="a directory for each cycle's cProfile")
+    parser.add_argument(
+        "--concurrency", type=int, help="Prometheus queries in flight (the source's default)"
+    )
     args = parser.parse_args()
     workdir = args.reuse or Path(tempfile.mkdtemp(prefix="slo-bench-eval-"))
     workdir.chmod(0o755)
@@ -212,10 +313,24 @@ def main() -> None:
         migrate.upgrade(engine)
         ids = create_slos(engine, models, args.window)
         source = PrometheusSource(url, timeout=120)
-        report["cold_backfill"] = timed_cycle(engine, source, end + 60)
-        report["steady_cycle"] = timed_cycle(engine, source, end + 120)
+        if args.concurrency:
+            source.concurrency = args.concurrency
+        report["prometheus_concurrency"] = source.concurrency
+        servers = server_pids(url, workdir, args.sqlite)
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        profile = (lambda name: args.profile / f"{name}.prof") if args.profile else lambda _: None
+        report["cold_backfill"] = timed_cycle(engine, source, end + 60, servers, profile("cold"))
+        steady = [
+            timed_cycle(engine, source, end + 60 * (2 + i), servers, profile(f"steady-{i + 1}"))
+            for i in range(max(1, min(args.steady, 9)))  # the metrics end 10 minutes in
+        ]
+        report["steady_cycles"] = steady
+        seconds = [float(str(cycle["seconds"])) for cycle in steady]
+        report["steady_seconds"] = seconds
+        report["steady_median_seconds"] = statistics.median(seconds)
         report.update(storage(engine, len(ids), args.days, sqlite_path))
-        report.update(status_reads(engine, ids, end + 120, args.reads))
+        report.update(status_reads(engine, ids, end + 60 * (1 + len(steady)), args.reads))
     report["backend"] = "sqlite" if args.sqlite else "postgresql"
     report["workdir"] = str(workdir)
     print(json.dumps(report, indent=2))

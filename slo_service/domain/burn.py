@@ -15,6 +15,7 @@ the budget it spends in its long window (``factor = share * P / long``). It may 
 each bucket boundary (the defaults hold for no time, as the workbook's alerts).
 """
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -99,8 +100,10 @@ def scale(length: timedelta, period: timedelta, *, bucket: timedelta) -> timedel
     return timedelta(seconds=buckets * width)
 
 
+@functools.lru_cache(maxsize=256)  # a few distinct windows in a fleet, asked every evaluation
 def default_tiers(period: timedelta, *, bucket: timedelta) -> tuple[Tier, ...]:
-    """The workbook's tiers with their windows scaled to an SLO of ``period``."""
+    """The workbook's tiers with their windows scaled to an SLO of ``period`` (immutable: the
+    same tuple is shared by every SLO of that window)."""
     return tuple(
         Tier(
             tier.severity,

@@ -1,5 +1,6 @@
 """SLO windows and durations as text: ``30d``, ``12h``, ``2w``, ``month``, ``week``, ``5m``."""
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -111,6 +112,7 @@ def align(at: datetime, bucket: timedelta) -> datetime:
     return datetime.fromtimestamp(stamp - stamp % seconds, UTC)
 
 
+@functools.lru_cache(maxsize=1024)  # a status formats a few dozen lengths, the same each time
 def format_duration(length: timedelta, units: str = "wdhm") -> str:
     """The shortest text of ``length``: a whole number of the largest of ``units`` (letters of
     ``wdhms``) that states it exactly, after rounding it down to the smallest of them.

@@ -7,11 +7,10 @@ numbers of one uninterrupted run. A failing source moves nothing and counts noth
 the error is kept on the SLO and the next run catches up from where the last one stopped.
 """
 
-import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -22,14 +21,15 @@ from slo_service.db import session_scope, utcnow
 from slo_service.domain.blocks import BLOCK_SECONDS, Layout, epoch, instant
 from slo_service.domain.burn import BURN_WINDOWS
 from slo_service.domain.series import Buckets
-from slo_service.domain.sli import SLI_ADAPTER
+from slo_service.domain.sli import stored_sli
 from slo_service.domain.windows import align, parse_window
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
-from slo_service.services import buckets, summaries
-from slo_service.sources.base import Answer, NoData, Request, SliSource, SourceError
-
-log = logging.getLogger(__name__)
+from slo_service.services import summaries
+from slo_service.services.evaluated import Outcome as Outcome
+from slo_service.services.evaluated import keep, store_many
+from slo_service.services.evaluated import store as store
+from slo_service.sources.base import Answer, NoData, Request, SliSource
 
 PUSH = "push"
 _CALENDAR_SPAN = {"month": timedelta(days=31), "week": timedelta(days=7)}
@@ -42,20 +42,7 @@ SLICE = timedelta(days=6)
 BATCH_BUCKETS = 2_000_000
 
 
-@dataclass(frozen=True)
-class Outcome:
-    slo_id: int
-    start: datetime | None
-    end: datetime | None
-    buckets: int
-    error: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def span_to_cover(slo: SLO) -> timedelta:
+def span_to_cover(slo: SLO | slo_repo.Measured) -> timedelta:
     """How far back a first evaluation reaches: the window, and at least the burn windows."""
     window = parse_window(slo.window)
     length = window.length or _CALENDAR_SPAN[str(window.calendar)]
@@ -69,7 +56,11 @@ def due_until(now: datetime, layout: Layout) -> datetime:
 
 
 def pending_range(
-    slo: SLO, *, now: datetime, layout: Layout, backfill: timedelta | None = None
+    slo: SLO | slo_repo.Measured,
+    *,
+    now: datetime,
+    layout: Layout,
+    backfill: timedelta | None = None,
 ) -> tuple[datetime, datetime] | None:
     """The buckets to measure for ``slo`` now: those after ``evaluated_until`` (the window the
     first time, ``backfill`` more if asked); None when nothing is due."""
@@ -81,50 +72,15 @@ def pending_range(
     return (start, end) if start < end else None
 
 
-def request_for(slo: SLO, start: datetime, end: datetime) -> Request:
+def request_for(slo: SLO | slo_repo.Measured, start: datetime, end: datetime) -> Request:
     assert slo.id is not None
     return Request(
         key=slo.id,
-        sli=SLI_ADAPTER.validate_python(slo.sli),
+        sli=stored_sli(slo.sli),
         start=epoch(start),
         end=epoch(end),
         no_data=cast(NoData, slo.no_data),
     )
-
-
-def store(
-    session: Session,
-    measured: Sequence[tuple[SLO, Request, Answer]],
-    *,
-    now: datetime,
-    layout: Layout,
-) -> list[Outcome]:
-    """Keep what was measured (one bulk write for all the SLOs) and move each SLO's
-    ``evaluated_until``; for an SLO whose source failed, keep only the error."""
-    outcomes: list[Outcome] = []
-    written = {}
-    for slo, request, answer in measured:
-        assert slo.id is not None
-        start, end = instant(request.start), instant(request.end)
-        if isinstance(answer, SourceError):
-            log.warning(
-                "evaluating SLO %s (%s:%s) failed: %s", slo.id, slo.service, slo.name, answer
-            )
-            slo.last_error = str(answer)
-            outcomes.append(Outcome(slo.id, start, end, 0, str(answer)))
-        else:
-            written[slo.id] = answer
-            slo.evaluated_until = max(end, slo.evaluated_until or end)
-            if answer.data_until is not None:
-                seen = instant(answer.data_until)
-                slo.data_until = max(seen, slo.data_until or seen)
-            slo.last_success_at = now
-            slo.last_error = None
-            outcomes.append(Outcome(slo.id, start, end, answer.count, None))
-        session.add(slo)
-    buckets.write_many(session, written, layout=layout, add=False)
-    session.flush()
-    return outcomes
 
 
 def evaluate(
@@ -197,22 +153,28 @@ def run_cycle(
 ) -> list[Outcome]:
     """Evaluate every due SLO once: claim a batch under a lease, measure the whole batch a
     slice at a time (so a source shares queries between SLOs, and a backfill's memory stays
-    bounded), store each slice in one transaction, then summarize the SLOs that succeeded
-    (budget, burn rates, their services' gate state) and release. A failed SLO keeps
-    its lease until ``retry_after``, so no replica retries it within the cycle; a replica that
-    dies leaves leases that expire; long backfills renew theirs."""
+    bounded), store each slice in one transaction, the last one in the transaction that
+    summarizes the SLOs that succeeded (budget, burn rates, their services' gate state) and
+    releases them. A failed SLO keeps its lease until ``retry_after``, so no replica retries
+    it within the cycle; a replica that dies leaves leases that expire; long backfills renew
+    theirs."""
     cycle = _Cycle(engine, sources, layout, owner, now or utcnow(), lease)
     outcomes: list[Outcome] = []
     while claimed := cycle.claim(batch):
-        results = cycle.bring_up_to_date(claimed)
-        outcomes += [outcome for outcome in results.values() if outcome is not None]
-        done = [i for i, outcome in results.items() if outcome is not None and outcome.ok]
-        # Whatever did not succeed (failed, or no source for it) waits for a later cycle.
-        held = [i for i in results if i not in done]
+        results, (requests, answers) = cycle.bring_up_to_date(claimed)
         with session_scope(engine) as session:
-            evaluated = list(slo_repo.get_many(session, done).values())
+            slos = slo_repo.get_many(session, list(results))
+            last = [(slos[i], request, answers[i]) for i, request in requests.items() if i in slos]
+            for outcome in keep(session, last, now=cycle.now, layout=layout):
+                results[outcome.slo_id] = _Cycle.add(outcome, results[outcome.slo_id])
+            outcomes += [outcome for outcome in results.values() if outcome is not None]
+            ok = {i for i, outcome in results.items() if outcome is not None and outcome.ok}
+            done = [i for i in results if i in ok]
+            # Whatever did not succeed (failed, or no source for it) waits for a later cycle.
+            held = [i for i in results if i not in ok]
+            evaluated = [slos[i] for i in done if i in slos]
             summaries.update(session, evaluated, now=cycle.now, layout=layout)
-            waiting = list(slo_repo.get_many(session, held).values())
+            waiting = [slos[i] for i in held if i in slos]
             summaries.follow_failed(session, waiting, now=cycle.now, layout=layout)
             slo_repo.release(session, done, owner=owner)
             slo_repo.release(session, held, owner=owner, hold_until=cycle.clock() + retry_after)
@@ -249,10 +211,13 @@ class _Cycle:
                 limit=limit,
             )
 
-    def bring_up_to_date(self, ids: Sequence[int]) -> dict[int, Outcome | None]:
+    def bring_up_to_date(
+        self, ids: Sequence[int]
+    ) -> tuple[dict[int, Outcome | None], tuple[dict[int, Request], dict[int, Answer]]]:
         """Measure every SLO of the batch up to ``due``, one slice of all of them at a time,
         the next slice measured while the last one is stored (no transaction open during a
-        measurement; each slice stored in one transaction)."""
+        measurement; each slice stored in one transaction) but for the last slice: it is
+        returned, with the outcomes so far, for the cycle to store with the summaries."""
         results: dict[int, Outcome | None] = dict.fromkeys(ids)
         requests, sources, ends = self._pending(ids, results)
         width = timedelta(seconds=self.layout.bucket_seconds)
@@ -267,14 +232,15 @@ class _Cycle:
                 answers = measuring.result()
                 measured = {i: r for i, r in requests.items() if isinstance(answers[i], Buckets)}
                 following = _following(measured, ends, step)
-                if following:
-                    measuring = measurer.submit(self._measure, following, sources)
+                if not following:
+                    return results, (requests, answers)
+                measuring = measurer.submit(self._measure, following, sources)
                 stored = self._store(requests, answers)
                 for outcome in stored:
-                    results[outcome.slo_id] = self._add(outcome, results[outcome.slo_id])
+                    results[outcome.slo_id] = self.add(outcome, results[outcome.slo_id])
                 kept = {outcome.slo_id for outcome in stored if outcome.ok}
                 requests = {slo_id: r for slo_id, r in following.items() if slo_id in kept}
-        return results
+        return results, ({}, {})
 
     def _measure(
         self, requests: Mapping[int, Request], sources: Mapping[int, str]
@@ -298,9 +264,9 @@ class _Cycle:
             )
             batch = [
                 (slo, requests[slo_id], answers[slo_id])
-                for slo_id, slo in slo_repo.get_many(session, list(requests)).items()
+                for slo_id, slo in slo_repo.measured_many(session, list(requests)).items()
             ]
-            return store(session, batch, now=self.now, layout=self.layout)
+            return store_many(session, batch, now=self.now, layout=self.layout)
 
     def _pending(
         self, ids: Sequence[int], results: dict[int, Outcome | None]
@@ -309,7 +275,7 @@ class _Cycle:
         first slice follows it), its source's name, and the end of its range."""
         requests, sources, ends = {}, {}, {}
         with session_scope(self.engine) as session:
-            for slo_id, slo in slo_repo.get_many(session, ids).items():
+            for slo_id, slo in slo_repo.measured_many(session, ids).items():
                 source = str(slo.sli.get("source"))
                 if source == PUSH:
                     # Nothing to measure: its buckets are written as events arrive.
@@ -324,7 +290,7 @@ class _Cycle:
         return requests, sources, ends
 
     @staticmethod
-    def _add(outcome: Outcome, so_far: Outcome | None) -> Outcome:
+    def add(outcome: Outcome, so_far: Outcome | None) -> Outcome:
         """One slice's outcome added to the SLO's outcome so far in this cycle."""
         if so_far is None:
             return outcome

@@ -20,11 +20,16 @@ ACTOR = "evaluation"
 
 def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layout) -> None:
     """Summarize ``slos`` as evaluated successfully at ``now``; refresh their services' gates."""
-    services = policy_repo.policies(session, {slo.service for slo in slos})
-    policies = {slo.id: gate.effective(slo, services.get(slo.service)) for slo in slos if slo.id}
-    current_of = status.statuses(
-        session, slos, now=now, layout=layout, policies=policies, services=services
-    )
+    # The statuses read policies and buckets, none of the SLOs' own changes (those are read
+    # from the objects): the SLOs are flushed once, with their summaries.
+    with session.no_autoflush:
+        services = policy_repo.policies(session, {slo.service for slo in slos})
+        policies = {
+            slo.id: gate.effective(slo, services.get(slo.service)) for slo in slos if slo.id
+        }
+        current_of = status.statuses(
+            session, slos, now=now, layout=layout, policies=policies, services=services
+        )
     for slo in slos:
         assert slo.id is not None
         current = current_of[slo.id]

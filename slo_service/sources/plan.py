@@ -7,6 +7,7 @@ without that matcher, or an expression of another shape, gets a query of its own
 answers (values at the marks that close each bucket) are turned into counts here too.
 """
 
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -46,6 +47,11 @@ def split_model(selector: Selector) -> tuple[str | None, Selector]:
     return models[0].value, Selector(selector.name, rest)
 
 
+# Plans are asked for every SLO at every evaluation, and depend on nothing but their text.
+_CACHED = 65_536
+
+
+@functools.lru_cache(maxsize=_CACHED)
 def increase(selector_text: str, bucket: int, *extra: str) -> Need:
     """Per-bucket increase of a counter selector (plus ``extra`` matchers, e.g. an ``le``)."""
     selector = parse_selector(selector_text)
@@ -57,6 +63,7 @@ def increase(selector_text: str, bucket: int, *extra: str) -> Need:
     return Need(alone, f"sum by ({MODEL_LABEL}) (increase({shared}[{bucket}s]))", model)
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def samples(selector_text: str, span: int) -> Need:
     """How many samples a selector has over the last ``span`` seconds (one value, at the end)."""
     selector = parse_selector(selector_text)
@@ -68,6 +75,7 @@ def samples(selector_text: str, span: int) -> Need:
     return Need(alone, f"sum by ({MODEL_LABEL}) (count_over_time({shared}[{span}s]))", model)
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def instant(query: str) -> Need:
     """A gauge expression; shared when it is ``[time() - ]agg(selector with model_name)``."""
     shape = _INSTANT.match(query.strip())

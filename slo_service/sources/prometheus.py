@@ -91,11 +91,10 @@ class PrometheusSource:
         found: dict[tuple[tuple[str, str], ...], Floats] = {}
         for chunk in range(first, last + 1, step * MAX_POINTS):
             chunk_last = min(last, chunk + step * (MAX_POINTS - 1))
-            for labels, points in self.api.range(query, chunk, chunk_last, step):
+            offset = (chunk - first) // step
+            for labels, chunk_values in self.api.range_marks(query, chunk, chunk_last, step):
                 values = found.setdefault(tuple(sorted(labels.items())), np.full(marks, np.nan))
-                at = np.rint((points[:, 0] - first) / step).astype(np.int64)
-                inside = (at >= 0) & (at < marks)
-                values[at[inside]] = points[inside, 1]
+                values[offset : offset + len(chunk_values)] = chunk_values
         return [(dict(labels), values) for labels, values in found.items()]
 
 

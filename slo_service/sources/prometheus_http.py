@@ -8,16 +8,19 @@ read by numpy in one pass, and checked for size so that anything unexpected is a
 a silently wrong number.
 """
 
+import functools
 import json
 import ssl
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 import numpy as np
+import orjson
 
 from slo_service.domain.series import Floats
 from slo_service.errors import causes
@@ -117,6 +120,20 @@ class PrometheusApi:
         body = self._get(path, params)
         try:
             return decode_matrix(body)
+        except NotPrometheus as exc:
+            raise self._not_prometheus(path) from exc
+
+    def range_marks(
+        self, query: str, start: int, end: int, step: int
+    ) -> list[tuple[Labels, Floats]]:
+        """Each series of ``query`` as its values at ``start, start + step, ..., end`` (NaN
+        where it has none): ``range`` without the times, read faster (``marks_of``)."""
+        params = {"query": query, "start": str(start), "end": str(end), "step": f"{step}s"}
+        path = "/api/v1/query_range"
+        body = self._get(path, params)
+        read = functools.partial(marks_of, first=start, step=step, count=(end - start) // step + 1)
+        try:
+            return decode_matrix(body, read)
         except NotPrometheus as exc:
             raise self._not_prometheus(path) from exc
 
@@ -242,8 +259,12 @@ def _ok(answer: Any) -> Any:
     return answer["data"]
 
 
-def decode_matrix(body: bytes) -> list[tuple[Labels, Floats]]:
-    """A ``query_range`` answer → (labels, points as (time, value) rows) per series."""
+def decode_matrix(
+    body: bytes, read: Callable[[bytes], Floats] | None = None
+) -> list[tuple[Labels, Floats]]:
+    """A ``query_range`` answer → (labels, points as (time, value) rows) per series, or what
+    ``read`` makes of each values array instead."""
+    read = read or _numbers
     skeleton: list[bytes] = []
     points: list[Floats] = []
     at = 0
@@ -256,7 +277,7 @@ def decode_matrix(body: bytes) -> list[tuple[Labels, Floats]]:
         end = begin if body[begin : begin + 1] == b"]" else body.find(b"]]", begin) + 1
         if end <= 0:
             raise SourceError("Prometheus's answer ends inside a values array")
-        points.append(_numbers(body[begin:end]))
+        points.append(read(body[begin:end]))
         at = end
     skeleton.append(body[at:])
     data = _ok(_json(b"".join(skeleton)))
@@ -266,6 +287,46 @@ def decode_matrix(body: bytes) -> list[tuple[Labels, Floats]]:
     if len(result) != len(points) or any(item.get("values") != [] for item in result):
         raise SourceError("Prometheus's answer has values arrays out of place")
     return [(item.get("metric", {}), rows) for item, rows in zip(result, points, strict=True)]
+
+
+def marks_of(array: bytes, *, first: int, step: int, count: int) -> Floats:
+    """A values array → its values at the marks ``first``, ``first + step``, ... (``count``
+    of them), NaN at a mark without a point (a gap) and outside points left out. A dense
+    array, a point at every mark (the usual answer), has its values read alone: its times
+    are compared, as text, with the marks', not parsed (half the numbers to read)."""
+    dense = _dense(array, first, step, count)
+    if dense is not None:
+        return dense
+    points = _numbers(array)
+    values = np.full(count, np.nan)
+    at = np.rint((points[:, 0] - first) / step).astype(np.int64)
+    inside = (at >= 0) & (at < count)
+    values[at[inside]] = points[inside, 1]
+    return values
+
+
+def _dense(array: bytes, first: int, step: int, count: int) -> Floats | None:
+    """The values of a dense array read alone, None for any other (``_numbers`` reads it,
+    and names what is wrong with it). Dense: around the quoted values, exactly the text of a
+    point at every mark, each time as Prometheus writes it."""
+    if array.count(b'"') != 2 * count or array.translate(None, _NUMERIC):
+        return None
+    if b"N" in array or b"I" in array or b'"-0' in array:  # as plain_numbers: numpy reads them
+        return None
+    quoted = array.split(b'"')
+    if b"".join(quoted[0::2]) != _marks_text(first, step, count):
+        return None
+    try:
+        values = orjson.loads(b"[" + b",".join(quoted[1::2]) + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    return np.array(values, dtype=np.float64) if len(values) == count else None
+
+
+@functools.lru_cache(maxsize=64)  # every series of an answer has the same marks
+def _marks_text(first: int, step: int, count: int) -> bytes:
+    """A dense values array without its values: ``[t,],[t,],...,[t,]``."""
+    return b"[" + b",],[".join(b"%d" % t for t in range(first, first + count * step, step)) + b",]"
 
 
 def _escaped(body: bytes, quote: int) -> bool:
@@ -283,12 +344,30 @@ def _numbers(array: bytes) -> Floats:
     if array.translate(None, _NUMERIC):
         raise SourceError("Prometheus's answer has something other than numbers in a values array")
     pairs = array.count(b"],[") + 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)  # numpy's "could not be read to its end"
-        try:
-            flat = np.fromstring(array.translate(None, b'[]"'), dtype=np.float64, sep=",")
-        except (DeprecationWarning, ValueError) as exc:
-            raise SourceError(f"Prometheus's answer has an unreadable values array: {exc}") from exc
+    flat = plain_numbers(array) if b"N" not in array and b"I" not in array else None
+    if flat is None:
+        with warnings.catch_warnings():
+            # numpy's "could not be read to its end"
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                flat = np.fromstring(array.translate(None, b'[]"'), dtype=np.float64, sep=",")
+            except (DeprecationWarning, ValueError) as exc:
+                raise SourceError(
+                    f"Prometheus's answer has an unreadable values array: {exc}"
+                ) from exc
     if flat.size != 2 * pairs:
         raise SourceError(f"Prometheus's answer has {flat.size} numbers for {pairs} points")
     return flat.reshape(pairs, 2)
+
+
+def plain_numbers(array: bytes) -> Floats | None:
+    """The numbers of a values array read as one JSON array by orjson: six times faster than
+    numpy's text parser, and as exact (both round correctly). None when JSON cannot read it
+    as numbers alone the way numpy does: NaN and infinities (left out by the caller), ``-0``
+    (JSON's integer zero has no sign), or anything JSON refuses (numpy then decides)."""
+    if b'"-0' in array:
+        return None
+    try:
+        return np.array(orjson.loads(b"[" + array.translate(None, b'[]"') + b"]"), dtype=np.float64)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return None

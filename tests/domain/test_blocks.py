@@ -3,7 +3,19 @@ from array import array
 import numpy as np
 import pytest
 
-from slo_service.domain.blocks import Block, Grid, Layout, cum_at, merge, pack, unpack
+from slo_service.domain.blocks import (
+    Block,
+    Grid,
+    Layout,
+    Row,
+    cum_at,
+    cums_inside,
+    merge,
+    merged,
+    merged_hours,
+    pack,
+    unpack,
+)
 from slo_service.domain.budget import Counts
 from slo_service.domain.series import Buckets
 
@@ -144,3 +156,85 @@ def test_summed_adds_events_in_one_bucket() -> None:
     assert buckets.items() == [(H, Counts(0, 1)), (H + 60, Counts(4, 6))]
     assert buckets.count == 2
     assert Buckets.summed([], 60).count == 0
+
+
+def _row(good: list[float], total: list[float], before: Counts = Counts()) -> Row:
+    return Row(H, pack(np.array(good)), pack(np.array(total)), before)
+
+
+def _one_at_a_time(row: Row, slot: int) -> Counts:
+    return Block(row.start, unpack(row.good), unpack(row.total), row.before).through(slot)
+
+
+@pytest.mark.parametrize(
+    ("rows", "slots"),
+    [
+        ([], []),
+        ([_row([1.0] * 60, [2.0] * 60, Counts(5.0, 10.0))], [0]),  # nothing of the block yet
+        ([_row([1.0] * 60, [2.0] * 60, Counts(5.0, 10.0))], [60]),  # the whole block
+        ([_row([0.1] * 60, [0.3] * 60)] * 3, [1, 7, 59]),  # sums rounded as ``sum`` rounds them
+        ([_row([-0.0] * 60, [-0.0] * 60, Counts(-0.0, -0.0))], [0]),  # a zero's sign
+        ([_row([-0.0] * 60, [-0.0] * 60, Counts(-0.0, -0.0))], [3]),
+        ([_row([1e16, 1.0, -1e16] + [0.0] * 57, [3.0] * 60)], [3]),  # order matters
+        ([_row([1.0] * 60, [1.0] * 60), _row([1.0] * 30, [1.0] * 30)], [10, 20]),  # widths
+    ],
+    ids=["none", "slot-0", "all", "rounding", "zero-sign", "zero-sign-sum", "order", "widths"],
+)
+def test_cums_inside_equal_cum_at_one_block_at_a_time(rows: list[Row], slots: list[int]) -> None:
+    expected = [_one_at_a_time(row, slot) for row, slot in zip(rows, slots, strict=True)]
+    found = cums_inside(rows, slots)
+    assert [tuple(map(repr, c)) for c in found] == [tuple(map(repr, c)) for c in expected]
+
+
+def test_cums_inside_random_blocks_equal_cum_at_bit_for_bit() -> None:
+    rng = np.random.default_rng(17)
+    rows = [
+        _row(list(rng.random(60) * 1e3), list(rng.random(60) * 1e4), Counts(*rng.random(2) * 1e6))
+        for _ in range(200)
+    ]
+    slots = [int(s) for s in rng.integers(0, 61, size=200)]
+    expected = [_one_at_a_time(row, slot) for row, slot in zip(rows, slots, strict=True)]
+    assert cums_inside(rows, slots) == expected
+
+
+def _one_hour(rng: np.random.Generator, measured_share: float) -> Grid:
+    good, total = rng.random(60) * 1e3, rng.random(60) * 1e4
+    present = rng.random(60) < measured_share
+    present[rng.integers(60)] = True
+    buckets = Buckets(H, 60, good, np.where(present, total, NAN))
+    grid = Grid.of(buckets, MINUTE)
+    assert grid is not None
+    assert len(grid.good) == 1
+    return grid
+
+
+@pytest.mark.parametrize("add", [False, True])
+def test_merged_hours_equal_merged_grid_by_grid(add: bool) -> None:
+    """Bit for bit: stored blocks or none, a few or all buckets measured, running totals that
+    moved or not."""
+    rng = np.random.default_rng(3 if add else 4)
+    grids = [_one_hour(rng, share) for share in rng.choice([0.02, 0.5, 1.0], size=300)]
+    stored: list[Block | None] = [
+        None
+        if rng.random() < 0.3
+        else Block(H, array("d", rng.random(60) * 1e3), array("d", rng.random(60) * 1e4),
+                   Counts(*(rng.random(2) * 1e6)))
+        for _ in grids
+    ]  # fmt: skip
+    befores = [
+        block.before if block is not None and rng.random() < 0.5 else Counts(*(rng.random(2) * 1e6))
+        for block in stored
+    ]
+    found = merged_hours(grids, stored, befores, add=add)
+    for grid, block, before, mine in zip(grids, stored, befores, found, strict=True):
+        theirs = merged(grid, {} if block is None else {H: block}, before, add=add)
+        assert mine.rows() == theirs.rows()
+        assert repr(mine.delta) == repr(theirs.delta)
+
+
+def test_merged_hours_refuse_grids_of_several_hours() -> None:
+    buckets = Buckets(H, 60, np.ones(120), np.ones(120))
+    grid = Grid.of(buckets, MINUTE)
+    assert grid is not None
+    with pytest.raises(ValueError, match="one hour each"):
+        merged_hours([grid], [None], [Counts()], add=False)

@@ -4,13 +4,14 @@ import random
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from slo_service.db import session_scope
-from slo_service.domain.blocks import BLOCK_SECONDS, Layout
+from slo_service.domain.blocks import BLOCK_SECONDS, Grid, Layout, merged
 from slo_service.domain.budget import Counts
 from slo_service.domain.series import Buckets
 from slo_service.models import SLO, SliBlock
+from slo_service.repositories import blocks as block_repo
 from slo_service.services import buckets
 
 LAYOUT = Layout(60)
@@ -149,3 +150,71 @@ def test_totals_at_many_equal_brute_force_sums_around_gaps(db: Engine) -> None:
             expected = brute(truths[slo_id], stamp)
             assert counts.good == pytest.approx(expected.good, abs=1e-9), (slo_id, stamp)
             assert counts.total == pytest.approx(expected.total, abs=1e-9), (slo_id, stamp)
+
+
+def _blocks(db: Engine, slo_id: int) -> list[tuple[int, bytes, bytes, float, float]]:
+    with Session(db) as session:
+        rows = session.exec(
+            select(SliBlock).where(SliBlock.slo_id == slo_id).order_by(col(SliBlock.start))
+        ).all()
+        return [(r.start, r.good, r.total, r.good_before, r.total_before) for r in rows]
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_one_write_for_many_slos_stores_what_one_write_each_stores(db: Engine, seed: int) -> None:
+    """Many SLOs in one ``write_many`` (appends, rewrites of stored hours, later blocks
+    shifted, SLOs over other hours in the same call) store the very blocks that writing each
+    SLO on its own stores, and their running totals equal brute-force sums."""
+    rng = random.Random(seed)
+    together = [new_slo(db, f"together-{n}") for n in range(5)]
+    alone = [new_slo(db, f"alone-{n}") for n in range(5)]
+    truths: list[dict[int, Counts]] = [{} for _ in together]
+    for _ in range(25):
+        add = rng.random() < 0.5
+        batches: list[dict[int, Counts]] = []
+        for truth in truths:
+            batch: dict[int, Counts] = {}
+            low = rng.randint(0, 60 * 7)
+            for _ in range(rng.randint(0, 20)):
+                bucket = T0 + 60 * rng.randint(low, low + rng.choice([5, 60, 200]))
+                counts = Counts(float(rng.randint(0, 50)), float(rng.randint(50, 100)))
+                batch[bucket] = batch.get(bucket, Counts()) + counts
+            batches.append(batch)
+            for bucket, counts in batch.items():
+                truth[bucket] = (truth.get(bucket, Counts()) + counts) if add else counts
+        written = [Buckets.summed(batch.items(), 60) for batch in batches]
+        with session_scope(db) as session:
+            buckets.write_many(
+                session, dict(zip(together, written, strict=True)), layout=LAYOUT, add=add
+            )
+        for slo_id, one in zip(alone, written, strict=True):
+            with session_scope(db) as session:
+                buckets.write(session, slo_id, one, layout=LAYOUT, add=add)
+    stamps = [T0 + 60 * rng.randint(-5, 60 * 9) for _ in range(40)]
+    for mine, theirs, truth in zip(together, alone, truths, strict=True):
+        assert _blocks(db, mine) == _blocks(db, theirs)
+        with Session(db) as session:
+            got = buckets.totals_at(session, mine, stamps, layout=LAYOUT)
+        for stamp, counts in zip(stamps, got, strict=True):
+            expected = brute(truth, stamp)
+            assert counts.good == pytest.approx(expected.good, rel=1e-12, abs=1e-9), stamp
+            assert counts.total == pytest.approx(expected.total, rel=1e-12, abs=1e-9), stamp
+
+
+def test_bulk_appended_blocks_are_the_rows_inserted_one_by_one(db: Engine) -> None:
+    """The binary COPY of many SLOs' new blocks (Postgres) stores the very bytes and running
+    totals that inserting their rows one by one stores: buckets with and without data, a gap
+    of an hour, awkward floats."""
+    rng = random.Random(11)
+    values = [(T0 + 60 * rng.randint(0, 60 * 5), Counts(rng.random() / 3, 1 + rng.random() * 1e9))
+              for _ in range(200)]  # fmt: skip
+    values = [(stamp, counts) for stamp, counts in values if not 3 * 3600 <= stamp - T0 < 4 * 3600]
+    grid = Grid.of(Buckets.summed(values, 60), LAYOUT)
+    assert grid is not None
+    found = merged(grid, {}, Counts(0.1, 1e300), add=False)
+    bulk, single = [new_slo(db, "bulk"), new_slo(db, "bulk-2")], new_slo(db, "single")
+    with session_scope(db) as session:
+        block_repo.append(session, [(slo_id, found) for slo_id in bulk])
+        block_repo.save(session, [(single, row) for row in found.rows()], stored=set())
+    assert _blocks(db, bulk[0]) == _blocks(db, single) == _blocks(db, bulk[1])
+    assert len(_blocks(db, single)) == len({(stamp - T0) // 3600 for stamp, _ in values})
