@@ -5,8 +5,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-import psycopg
-from sqlalchemy import BigInteger, Integer, bindparam, func, insert, literal_column, update
+from sqlalchemy import BigInteger, Integer, bindparam, func, insert, update
 from sqlalchemy import select as plain
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, select
 from slo_service.domain.blocks import Block, Merged, Row, unpack
 from slo_service.domain.budget import Counts
 from slo_service.models import SLO, SliBlock
+from slo_service.repositories._bulk import among, postgres
 
 
 class _Stored(Protocol):
@@ -22,15 +22,6 @@ class _Stored(Protocol):
     total: bytes
     good_before: float
     total_before: float
-
-
-def _postgres(session: Session) -> psycopg.Connection[Any] | None:
-    """The session's psycopg connection on Postgres (for COPY and array parameters, which
-    move many rows at once), None on SQLite."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return None
-    return connection.connection.driver_connection
 
 
 def _block(row: _Stored) -> Block:
@@ -55,7 +46,7 @@ def newest(
     )
     keys = (
         plain(col(SLO.id).label("slo_id"), newest_start.label("start"))
-        .where(_among(session, col(SLO.id), slo_ids))
+        .where(among(session, col(SLO.id), slo_ids))
         .subquery()
     )
     columns = [col(getattr(SliBlock, name)) for name in _COLUMNS]
@@ -80,7 +71,7 @@ def between_many(
     for (low, high), ids in by_span.items():
         rows = session.execute(
             plain(*columns).where(
-                _among(session, col(SliBlock.slo_id), ids),
+                among(session, col(SliBlock.slo_id), ids),
                 col(SliBlock.start) >= low,
                 col(SliBlock.start) <= high,
             )
@@ -151,7 +142,7 @@ _STORED = (
 def _stored_rows(session: Session, starts: Mapping[int, Iterable[int]]) -> Sequence[Any]:
     """``_rows_at_many`` of every column; on Postgres as plain tuples in the driver's binary
     format (a steady cycle reads 100,000 blocks: a third faster than rows made by SQLAlchemy)."""
-    driver = _postgres(session)
+    driver = postgres(session)
     if driver is None:
         return list(_rows_at_many(session, starts, _COLUMNS))
     pairs = [(slo_id, start) for slo_id, these in starts.items() for start in these]
@@ -212,17 +203,6 @@ def _pairs(session: Session, pairs: Sequence[tuple[int, int]]) -> Any:
     ).subquery()
 
 
-def _among(session: Session, column: Any, ids: Sequence[int]) -> Any:
-    """``column IN ids`` as one parameter however many ids (10,000 SLOs would be 10,000 bound
-    parameters to compile and send): a Postgres array, or a JSON array SQLite unnests."""
-    if session.connection().dialect.name == "postgresql":
-        return column == func.any(bindparam("ids", list(ids), type_=ARRAY(Integer), unique=True))
-    unnested: Any = plain(literal_column("value")).select_from(
-        func.json_each(json.dumps(list(ids)))
-    )
-    return column.in_(unnested)
-
-
 def newest_at_or_before_many(
     session: Session, wanted: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], Block]:
@@ -270,7 +250,7 @@ def save(
 
 
 def _insert(session: Session, rows: Sequence[tuple[object, ...]]) -> None:
-    driver = _postgres(session)
+    driver = postgres(session)
     if driver is None:
         session.execute(insert(SliBlock), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
         return
@@ -288,7 +268,7 @@ def append(session: Session, blocks: Sequence[tuple[int, Merged]]) -> None:
     thousands: made one at a time, they cost more than the database takes to store them)."""
     if not blocks:
         return
-    driver = _postgres(session)
+    driver = postgres(session)
     widths = {merged.good.shape[1] for _, merged in blocks}
     if driver is None or len(widths) != 1:
         save(session, [(i, row) for i, merged in blocks for row in merged.rows()], stored=set())
@@ -343,7 +323,7 @@ _UPDATE = (
 
 def _update(session: Session, rows: Sequence[tuple[object, ...]]) -> None:
     """Rewrite stored blocks by key (a steady cycle rewrites the current hour of every SLO)."""
-    driver = _postgres(session)
+    driver = postgres(session)
     if driver is None:
         session.execute(update(SliBlock), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
         return
