@@ -18,6 +18,7 @@ from slo_service.api import (
     health,
     model_health,
     notifications,
+    predictions,
     slos,
 )
 from slo_service.api.body_limit import BodyLimits, LimitedBodies
@@ -41,6 +42,7 @@ from slo_service.sources import datasources as datasource_config
 from slo_service.sources.base import SliSource
 from slo_service.sources.datasource_set import Datasources
 from slo_service.sources.drift_store import DriftStoreSource
+from slo_service.sources.prediction_log import PredictionLogSource
 
 DESCRIPTION = """SLOs and error budgets for ML models in production.
 
@@ -71,6 +73,7 @@ def sources_for(
     return {
         "prometheus": prometheus or datasources_for(settings),
         "drift_store": DriftStoreSource(engine),
+        "prediction_log": PredictionLogSource(engine),
     }
 
 
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.include_router(events.router)
     api.include_router(drift.router)
     api.include_router(model_health.router)
+    api.include_router(predictions.router)
     api.include_router(notifications.router)
     api.include_router(gate.services)
     api.include_router(deployments.router)

@@ -137,8 +137,9 @@ class Settings(BaseSettings):
     max_bulk_bytes: int = Field(
         default=16 << 20,
         ge=1024,
-        description="Largest body of POST /api/v1/events, /api/v1/apply and "
-        "/api/v1/drift/{service}/measurements (many items in one request).",
+        description="Largest body of POST /api/v1/events, /api/v1/apply, "
+        "/api/v1/drift/{service}/measurements, /api/v1/predictions/{service} and "
+        "/api/v1/labels/{service} (many items in one request).",
     )
     max_upload_bytes: int = Field(
         default=64 << 20,
@@ -152,6 +153,20 @@ class Settings(BaseSettings):
         description="Most values (rows x features, counted by their separators before parsing) "
         "in one drift upload: what the server holds per upload grows with its values (up to "
         "about 100 bytes each), not its bytes.",
+    )
+    prediction_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="How long logged predictions and their labels are kept (by prediction "
+        "time); the hourly performance figures made from them are kept as long.",
+    )
+    label_wait_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="How long a label whose prediction is not logged yet waits for it before "
+        "it is dropped.",
     )
 
     notify_interval_seconds: float = Field(

@@ -445,3 +445,70 @@ class Notification(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _when(index=True)
     delivered_at: datetime | None = _when(nullable=True)
+
+
+class PredictionLog(SQLModel, table=True):
+    """What a service's logged predictions are: its task (``classification`` or
+    ``regression``, fixed by its first batch) and, for a binary classifier, the class its
+    ``score`` is the probability of."""
+
+    __tablename__ = "prediction_log"
+
+    service: str = Field(primary_key=True, max_length=63)
+    task: str = Field(max_length=16)
+    positive_class: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _when()
+
+
+class Prediction(SQLModel, table=True):
+    """One logged prediction, and its label once it came (``labels`` counts the labels
+    received: more than one means the last replaced the others). A class is kept as text, a
+    number as ``*_value`` (a class given as an integer has both); instants are epoch seconds."""
+
+    __tablename__ = "prediction"
+    __table_args__ = (Index("ix_prediction_service_ts", "service", "ts"),)
+
+    service: str = Field(primary_key=True, max_length=63)
+    prediction_id: str = Field(primary_key=True, max_length=200)
+    ts: float
+    model_version: str = Field(max_length=100)
+    predicted: str | None = Field(default=None, max_length=200)
+    predicted_value: float | None = None
+    score: float | None = None
+    scores: dict[str, float] | None = _json(nullable=True)
+    label: str | None = Field(default=None, max_length=200)
+    label_value: float | None = None
+    labeled_at: float | None = None
+    labels: int = 0
+
+
+class PendingLabel(SQLModel, table=True):
+    """A label whose prediction is not logged yet (labels can overtake predictions): matched
+    when the prediction arrives, dropped after ``SLO_LABEL_WAIT_DAYS``."""
+
+    __tablename__ = "pending_label"
+
+    service: str = Field(primary_key=True, max_length=63)
+    prediction_id: str = Field(primary_key=True, max_length=200)
+    label: str | None = Field(default=None, max_length=200)
+    label_value: float | None = None
+    labeled_at: float
+    labels: int = 1
+    received_at: datetime = _when(index=True)
+
+
+class PerformanceHour(SQLModel, table=True):
+    """What one hour of a service's predictions (by prediction time) adds up to, per model
+    version: predictions logged and labeled, the labeled ones' tally
+    (``domain.performance.Tally``) and their label delays (``domain.performance.Delays``).
+    Kept as labels land, so a month's series reads some 700 rows, not millions."""
+
+    __tablename__ = "performance_hour"
+
+    service: str = Field(primary_key=True, max_length=63)
+    model_version: str = Field(primary_key=True, max_length=100)
+    hour: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    predicted: int = 0
+    labeled: int = 0
+    tally: dict[str, Any] | None = _json(nullable=True)
+    delays: dict[str, Any] | None = _json(nullable=True)

@@ -26,11 +26,13 @@ from slo_service.notify.base import Notifier
 from slo_service.services import evaluation
 from slo_service.services.alerting.delivery import Sender, lease_for
 from slo_service.services.metrics import EVALUATION_SECONDS, EVALUATIONS, NOTIFICATIONS
+from slo_service.services.performance import log as prediction_log
 from slo_service.sources.base import SliSource
 
 log = logging.getLogger(__name__)
 NOTIFY_BATCH = 10  # notifications a sender claims at a time
 DEMO_FEED_SECONDS = 60  # how often ``serve --demo`` feeds its demo
+PRUNE_SECONDS = 3600  # how often the prediction log drops what is past its retention
 
 
 def owner_id() -> str:
@@ -82,6 +84,16 @@ def deliver(notify: Sender) -> None:
         log.info("notifications: %s", ", ".join(f"{n} {kind}" for kind, n in counts.items()))
 
 
+def prune(engine: Engine, settings: Settings) -> None:
+    """Drop predictions past their retention and labels that waited too long."""
+    with session_scope(engine) as session:
+        predictions, labels = prediction_log.prune(
+            session, now=utcnow(), limits=prediction_log.limits_of(settings)
+        )
+    if predictions or labels:
+        log.info("pruned %d predictions and %d waiting labels", predictions, labels)
+
+
 def schedule(
     engine: Engine,
     sources: Mapping[str, SliSource],
@@ -90,7 +102,7 @@ def schedule(
     *,
     blocking: bool = False,
 ) -> BaseScheduler:
-    """A scheduler with the evaluation and the delivery jobs, first run now; the caller
+    """A scheduler with the evaluation, delivery and pruning jobs, first run now; the caller
     starts it."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     scheduler.add_job(
@@ -109,6 +121,16 @@ def schedule(
         seconds=settings.notify_interval_seconds,
         args=(sender(engine, notifiers, settings),),
         id="notify",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        prune,
+        "interval",
+        seconds=PRUNE_SECONDS,
+        args=(engine, settings),
+        id="prune",
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow(),

@@ -17,7 +17,9 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _UPLOADS = re.compile(r"/api/v1/drift/[^/]+/(?:reference|batches)/?")
-_BULK = re.compile(r"/api/v1/(?:events|apply|drift/[^/]+/measurements)/?")
+_BULK = re.compile(
+    r"/api/v1/(?:events|apply|drift/[^/]+/measurements|predictions/[^/]+|labels/[^/]+)/?"
+)
 
 
 class Limit(NamedTuple):

@@ -49,9 +49,22 @@ def tier_of(spec: Mapping[str, Any], period: timedelta) -> Tier:
     return Tier(spec["severity"], long_window, parse_duration(spec["short_window"]), factor, hold)
 
 
-def _no_data_for(text: str | None, source: str | None) -> timedelta | None:
+def normal_silence(sli: Mapping[str, Any]) -> timedelta:
+    """How long an SLI's source may be silent before that is news: a performance SLI is
+    judged a label delay (and a period) behind, and its labels may come in daily batches."""
+    source = str(sli.get("source", ""))
+    if source == "prediction_log":
+        delay = str(sli.get("expected_label_delay", "0m"))
+        lag = timedelta(0) if delay == "0m" else parse_duration(delay)
+        if not sli.get("window_size"):
+            lag += parse_duration(str(sli.get("bucket", "1h")))
+        return lag + timedelta(days=1)
+    return SPARSE_NO_DATA_FOR.get(source, DEFAULT_NO_DATA_FOR)
+
+
+def _no_data_for(text: str | None, sli: Mapping[str, Any]) -> timedelta | None:
     if text is None:
-        return SPARSE_NO_DATA_FOR.get(source or "", DEFAULT_NO_DATA_FOR)
+        return normal_silence(sli)
     return None if text == NEVER else parse_duration(text)
 
 
@@ -61,11 +74,11 @@ def effective(
     *,
     window: str,
     bucket: timedelta,
-    source: str | None = None,
+    sli: Mapping[str, Any] | None = None,
 ) -> AlertSettings:
     """The settings an SLO alerts by: ``own`` is its ``alerting``, ``service`` its service's
-    policy defaults (``min_events``, ``no_data_for``); a key absent or null inherits.
-    ``source`` is the SLI's (its default silence differs)."""
+    policy defaults (``min_events``, ``no_data_for``); a key absent or null inherits. ``sli``
+    is the SLO's (its source's normal silence differs)."""
     own, service = own or {}, service or {}
     period = nominal_length(parse_window(window))
     configured = own.get("tiers")
@@ -85,5 +98,5 @@ def effective(
         tiers=tiers,
         custom_tiers=bool(configured),
         min_events=DEFAULT_MIN_EVENTS if min_events is None else float(min_events),
-        no_data_for=_no_data_for(no_data_for, source),
+        no_data_for=_no_data_for(no_data_for, sli or {}),
     )

@@ -17,6 +17,8 @@ from slo_service.domain.sli import (
     TIMESLICE_SLIS,
     DriftStoreSli,
     LatencySli,
+    PerformanceParams,
+    PredictionLogSli,
     PushSli,
     RatioSli,
     SliSpec,
@@ -33,6 +35,7 @@ class Kind(StrEnum):
     ACCURACY = "accuracy"
     DATA_FRESHNESS = "data_freshness"
     DRIFT = "drift"
+    MODEL_PERFORMANCE = "model_performance"
     CUSTOM = "custom"
 
 
@@ -127,6 +130,7 @@ PARAMS: dict[Kind, type[BaseModel]] = {
     Kind.ACCURACY: AccuracyParams,
     Kind.DATA_FRESHNESS: DataFreshnessParams,
     Kind.DRIFT: DriftParams,
+    Kind.MODEL_PERFORMANCE: PerformanceParams,
 }
 
 
@@ -168,6 +172,8 @@ def _template(kind: Kind, params: BaseModel, service: str) -> SliSpec:
         )
     if isinstance(params, DriftParams):
         return DriftStoreSli(**params.model_dump())
+    if isinstance(params, PerformanceParams):
+        return PredictionLogSli(**params.model_dump())
     raise AssertionError(f"no template for kind {kind}")
 
 
@@ -177,7 +183,7 @@ def _validate_sli(value: Mapping[str, Any]) -> SliSpec:
     except ValidationError as exc:
         tags = {"prometheus:ratio", "prometheus:latency", "prometheus:threshold"}
         raise InvalidInput.from_pydantic(
-            exc, ("sli",), hidden=tags | {"drift_store", "push"}, model=SliSpec
+            exc, ("sli",), hidden=tags | {"drift_store", "prediction_log", "push"}, model=SliSpec
         ) from None
 
 
@@ -219,8 +225,9 @@ def build_sli(
 
 
 def _own_store(sli: SliSpec, service: str) -> SliSpec:
-    """A drift SLI reads its SLO's own service's drift store unless it names another."""
-    if isinstance(sli, DriftStoreSli) and sli.service is None:
+    """A drift or performance SLI reads its SLO's own service's store unless it names
+    another."""
+    if isinstance(sli, DriftStoreSli | PredictionLogSli) and sli.service is None:
         return sli.model_copy(update={"service": service})
     return sli
 

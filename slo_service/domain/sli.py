@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from slo_service.domain.performance import MetricName
 from slo_service.domain.promql import check_expression, check_selector
 
 ComparisonOp = Literal["<", "<=", ">", ">=", "==", "!="]
@@ -44,6 +45,16 @@ def _datasource() -> Any:
         description="Name of the datasource to measure from (SLO_DATASOURCES_FILE); "
         "'default' when left out.",
         exclude_if=_is_default,
+    )
+
+
+def _store_of(store: str) -> Any:
+    """The ``service`` field of an SLI read from one of slo-service's own stores."""
+    return Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        description=f"Whose {store} to read; the SLO's service by default.",
     )
 
 
@@ -125,12 +136,7 @@ class DriftStoreSli(_Spec):
     """Timeslices from the drift store: good while every feature stays under its threshold."""
 
     source: Literal["drift_store"] = "drift_store"
-    service: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=63,
-        description="Whose drift store to read; the SLO's service by default.",
-    )
+    service: str | None = _store_of("drift store")
     statistic: Statistic = Field(
         default="psi",
         description="psi, ks_statistic or js_distance; categorical features have no KS "
@@ -147,6 +153,55 @@ class DriftStoreSli(_Spec):
         return self.thresholds.get(feature, self.default_threshold)
 
 
+LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
+
+
+class PerformanceParams(_Spec):
+    """How a performance SLI judges its slices (the params of the ``model_performance``
+    kind): a slice is good when the model's performance, measured from the labels of its
+    predictions, meets the threshold; judged only once the labels are due
+    (``expected_label_delay`` after the slice)."""
+
+    metric: MetricName = Field(description="scikit-learn's definition of the metric.")
+    threshold: float = Field(
+        allow_inf_nan=False,
+        description="At least this (at most, for log_loss, mae and rmse) is good.",
+    )
+    window_size: int | None = Field(
+        default=None,
+        ge=10,
+        le=100_000,
+        description="Judge each slice by the last N labeled predictions made before its end "
+        "(instead of by the predictions of its hour).",
+    )
+    bucket: str = Field(
+        default="1h",
+        pattern=r"^(?:1|2|3|4|6|8|12)h$|^1d$",
+        description="Without window_size: judge each slice by the predictions of its period of "
+        "this length (1h, 2h, 3h, 4h, 6h, 8h, 12h or 1d: periods tile the UTC day).",
+    )
+    expected_label_delay: str = Field(
+        default="0m",
+        pattern=r"^(?:0m|[1-9][0-9]{0,5}[mhdw])$",
+        description="How long labels take to arrive: a slice is judged only this long after "
+        "its end; later labels judge it again.",
+    )
+    model_version: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Only this model version."
+    )
+
+    @property
+    def op(self) -> ComparisonOp:
+        return "<=" if self.metric in LOWER_IS_BETTER else ">="
+
+
+class PredictionLogSli(PerformanceParams):
+    """Timeslices from the prediction log (``PerformanceParams``)."""
+
+    source: Literal["prediction_log"] = "prediction_log"
+    service: str | None = _store_of("prediction log")
+
+
 class PushSli(_Spec):
     """Good and total pushed to ``POST /api/v1/events``."""
 
@@ -154,7 +209,8 @@ class PushSli(_Spec):
 
 
 SLI_SOURCES_HELP = (
-    "'source' must be prometheus (with 'type' ratio, latency or threshold), drift_store or push"
+    "'source' must be prometheus (with 'type' ratio, latency or threshold), drift_store, "
+    "prediction_log or push"
 )
 
 
@@ -174,6 +230,7 @@ SliSpec = Annotated[
     | Annotated[LatencySli, Tag("prometheus:latency")]
     | Annotated[ThresholdSli, Tag("prometheus:threshold")]
     | Annotated[DriftStoreSli, Tag("drift_store")]
+    | Annotated[PredictionLogSli, Tag("prediction_log")]
     | Annotated[PushSli, Tag("push")],
     Discriminator(
         _tag, custom_error_type="invalid_sli_source", custom_error_message=SLI_SOURCES_HELP
@@ -181,7 +238,7 @@ SliSpec = Annotated[
 ]
 SLI_ADAPTER: TypeAdapter[SliSpec] = TypeAdapter(SliSpec)
 
-TIMESLICE_SLIS = (ThresholdSli, DriftStoreSli)
+TIMESLICE_SLIS = (ThresholdSli, DriftStoreSli, PredictionLogSli)
 
 
 # Stored SLIs already validated, by their JSON: validating one costs ~0.1 ms, and evaluation

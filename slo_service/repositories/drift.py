@@ -4,18 +4,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert
 from sqlalchemy import select as columns_of
 from sqlmodel import Session, col, select
 
 from slo_service.models import (
-    SLO,
     DriftBatch,
     DriftMeasurement,
     DriftReference,
     DriftReferenceFeature,
 )
-from slo_service.repositories._live import is_live
 
 
 def latest_reference(session: Session, service: str) -> DriftReference | None:
@@ -175,19 +173,3 @@ def readings(session: Session, service: str, *, start: datetime, end: datetime) 
         ).where(col(m.service) == service, col(m.observed_at) >= start, col(m.observed_at) < end)
     ).all()  # fmt: skip
     return [Reading(*row) for row in rows]
-
-
-def drift_slos(session: Session) -> Sequence[SLO]:
-    """Live timeslice SLOs: those measured from the drift store are among them."""
-    return session.exec(select(SLO).where(is_live(SLO), col(SLO.budgeting) == "timeslices")).all()
-
-
-def rewind(session: Session, slo_ids: Sequence[int], *, to: datetime) -> None:
-    """Move ``evaluated_until`` back to ``to`` where it is later, so that the next evaluation
-    measures again from there (buckets are stored with replace semantics)."""
-    if slo_ids:
-        session.execute(
-            update(SLO)
-            .where(col(SLO.id).in_(slo_ids), col(SLO.evaluated_until) > to)
-            .values(evaluated_until=to)
-        )

@@ -336,3 +336,19 @@ def gated_in_services(session: Session, services: Sequence[str]) -> list[Gated]:
     flushed first, so changes made in this transaction are read."""
     statement = _GATED.where(col(SLO.service).in_(services)).order_by(col(SLO.id))
     return [Gated(*row) for row in session.execute(statement)]
+
+
+def rewind_readers(session: Session, *, source: str, service: str, to: datetime) -> None:
+    """Timeslice SLOs measured from ``source`` (``drift_store``, ``prediction_log``) over
+    ``service``'s store measure again from ``to``: their ``evaluated_until`` moves back to it
+    where it is later (buckets are stored with replace semantics)."""
+    sli = col(SLO.sli)
+    read = plain(col(SLO.id), col(SLO.service), sli["service"].as_string()).where(
+        is_live(SLO),
+        col(SLO.budgeting) == "timeslices",
+        sli["source"].as_string() == source,
+        col(SLO.evaluated_until) > to,
+    )
+    ids = [slo_id for slo_id, own, named in session.execute(read) if (named or own) == service]
+    if ids:
+        session.execute(update(SLO).where(col(SLO.id).in_(ids)).values(evaluated_until=to))

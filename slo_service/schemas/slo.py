@@ -41,12 +41,13 @@ class SLOCreate(Input):
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Kind template parameters, e.g. threshold_ms for latency, baseline for "
-        "accuracy, max_age_minutes for data_freshness.",
+        "accuracy, max_age_minutes for data_freshness, metric and threshold for "
+        "model_performance.",
     )
     sli: dict[str, Any] | None = Field(
         default=None,
         description="Overrides of the expanded SLI spec's fields, or a whole spec with its own "
-        "source (prometheus, drift_store, push). Required for kind custom.",
+        "source (prometheus, drift_store, prediction_log, push). Required for kind custom.",
     )
     no_data: NoDataPolicy = Field(
         default="ignore", description="How a bucket without data counts: ignore, good or bad."

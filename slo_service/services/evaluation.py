@@ -21,7 +21,7 @@ from slo_service.db import session_scope, utcnow
 from slo_service.domain.blocks import BLOCK_SECONDS, Layout, epoch, instant
 from slo_service.domain.burn import BURN_WINDOWS
 from slo_service.domain.series import Buckets
-from slo_service.domain.sli import stored_sli
+from slo_service.domain.sli import PredictionLogSli, stored_sli
 from slo_service.domain.windows import align, parse_window
 from slo_service.models import SLO
 from slo_service.repositories import slos as slo_repo
@@ -29,6 +29,7 @@ from slo_service.services import summaries
 from slo_service.services.evaluated import Outcome as Outcome
 from slo_service.services.evaluated import keep, store_many
 from slo_service.services.evaluated import store as store
+from slo_service.sources import prediction_log
 from slo_service.sources.base import Answer, NoData, Request, SliSource
 
 PUSH = "push"
@@ -66,7 +67,12 @@ def pending_range(
     first time, ``backfill`` more if asked); None when nothing is due."""
     width = timedelta(seconds=layout.bucket_seconds)
     end = due_until(now, layout)
-    start = slo.evaluated_until or end - span_to_cover(slo)
+    sli = stored_sli(slo.sli)
+    if isinstance(sli, PredictionLogSli):
+        # Judged once the labels are due, whole periods at a time, from the start of a day.
+        end = instant(prediction_log.due_end(sli, epoch(end)))
+        width = timedelta(days=1)
+    start = slo.evaluated_until or align(end - span_to_cover(slo), width)
     if backfill is not None:
         start = min(start, align(end - backfill, width))
     return (start, end) if start < end else None
@@ -101,6 +107,8 @@ def evaluate(
     if slo.sli.get("source") == PUSH:
         summaries.update(session, [slo], now=now, layout=layout)
     if pending is None or source is None:
+        if source is not None:
+            summaries.update(session, [slo], now=now, layout=layout)
         return Outcome(slo.id, None, None, 0, None)
     start, end = pending
     measured = 0
@@ -282,7 +290,11 @@ class _Cycle:
                     results[slo_id] = Outcome(slo_id, None, None, 0, None)
                     continue
                 span = pending_range(slo, now=self.now, layout=self.layout)
-                if source not in self.sources or span is None:
+                if source not in self.sources:
+                    continue
+                if span is None:
+                    # Nothing due yet (its labels are not): summarized as of now all the same.
+                    results[slo_id] = Outcome(slo_id, None, None, 0, None)
                     continue
                 requests[slo_id] = request_for(slo, span[0], span[0])
                 sources[slo_id], ends[slo_id] = source, epoch(span[1])

@@ -91,7 +91,7 @@ def alerting_of(slo: SLO, service: Mapping[str, Any] | None, *, layout: Layout) 
         service,
         window=slo.window,
         bucket=timedelta(seconds=layout.bucket_seconds),
-        source=slo.sli.get("source"),
+        sli=slo.sli,
     )
 
 

@@ -20,23 +20,31 @@ MINUTE = timedelta(minutes=1)
     [
         (None, None, "prometheus", DEFAULT_MIN_EVENTS, DEFAULT_NO_DATA_FOR),
         (None, None, "drift_store", DEFAULT_MIN_EVENTS, timedelta(days=1)),
+        (None, None, {"source": "prediction_log", "expected_label_delay": "24h"},
+         DEFAULT_MIN_EVENTS, timedelta(days=2, hours=1)),  # the delay, its hour, a day
+        (None, None, {"source": "prediction_log", "bucket": "1d", "window_size": 500},
+         DEFAULT_MIN_EVENTS, timedelta(days=1)),  # by count: no period to wait for
+        ({"no_data_for": "3d"}, None, {"source": "prediction_log"}, DEFAULT_MIN_EVENTS,
+         timedelta(days=3)),
         ({}, {"min_events": 50, "no_data_for": "2h"}, "push", 50.0, timedelta(hours=2)),
         ({"min_events": 0}, {"min_events": 50}, "push", 0.0, DEFAULT_NO_DATA_FOR),
         ({"no_data_for": "never"}, {"no_data_for": "2h"}, "prometheus", DEFAULT_MIN_EVENTS, None),
         ({"min_events": None, "no_data_for": None}, {"min_events": 5}, "prometheus", 5.0,
          DEFAULT_NO_DATA_FOR),
     ],
-    ids=["defaults", "drift-store-default", "service", "own-over-service", "never",
+    ids=["defaults", "drift-store-default", "performance-default", "performance-by-count",
+         "performance-own", "service", "own-over-service", "never",
          "null-inherits"],
 )  # fmt: skip
 def test_min_events_and_no_data_for_inherit(
     own: dict[str, Any] | None,
     service: dict[str, Any] | None,
-    source: str,
+    source: str | dict[str, Any],
     min_events: float,
     no_data_for: timedelta | None,
 ) -> None:
-    found = effective(own, service, window="30d", bucket=MINUTE, source=source)
+    sli = {"source": source} if isinstance(source, str) else source
+    found = effective(own, service, window="30d", bucket=MINUTE, sli=sli)
     assert (found.min_events, found.no_data_for) == (min_events, no_data_for)
 
 

@@ -59,10 +59,11 @@ def to_openslo(
             "cannot be expressed in OpenSLO: its SLI is pushed to /api/v1/events, not read "
             "from a metric source",
         )
-    if sli.get("source") == "drift_store":
+    if sli.get("source") in ("drift_store", "prediction_log"):
+        store = "drift store" if sli["source"] == "drift_store" else "prediction log"
         raise InvalidInput.at(
             ("sli", "source"),
-            "cannot be expressed in OpenSLO: its SLI is read from slo-service's drift store",
+            f"cannot be expressed in OpenSLO: its SLI is read from slo-service's {store}",
         )
     notes: dict[str, str] = {}
     if slo["kind"] != Kind.CUSTOM.value:

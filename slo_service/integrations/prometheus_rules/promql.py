@@ -22,6 +22,7 @@ from slo_service.domain.promql import Selector, parse_selector
 from slo_service.domain.sli import (
     DriftStoreSli,
     LatencySli,
+    PredictionLogSli,
     PushSli,
     RatioSli,
     SliSpec,
@@ -32,6 +33,7 @@ SLICE = "1m"
 SKIP_REASONS = {
     DriftStoreSli: "measured from the drift store, not from Prometheus",
     PushSli: "pushed to POST /api/v1/events, not in Prometheus",
+    PredictionLogSli: "measured from the prediction log's labels, not from Prometheus",
 }
 
 

@@ -30,6 +30,7 @@ from slo_service.domain.drift_columns import (
 from slo_service.errors import Conflict, InvalidInput
 from slo_service.models import DriftBatch, DriftReference, DriftReferenceFeature
 from slo_service.repositories import drift as drift_repo
+from slo_service.repositories import slos as slo_repo
 from slo_service.schemas.drift import BatchPublic, MeasurementIn, ReferencePublic
 from slo_service.services import audit
 from slo_service.services.drift import views as drift_views
@@ -205,14 +206,7 @@ def _rewind(session: Session, service: str, times: Sequence[datetime], *, layout
     width = layout.bucket_seconds
     earliest = min(epoch(at) for at in times)
     bucket = instant(earliest - earliest % width)
-    ids = [
-        slo.id
-        for slo in drift_repo.drift_slos(session)
-        if slo.id is not None
-        and slo.sli.get("source") == "drift_store"
-        and (slo.sli.get("service") or slo.service) == service
-    ]
-    drift_repo.rewind(session, ids, to=bucket)
+    slo_repo.rewind_readers(session, source="drift_store", service=service, to=bucket)
 
 
 def _size(column: Column) -> int:

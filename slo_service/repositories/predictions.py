@@ -1,0 +1,272 @@
+"""The prediction log: logged predictions, labels waiting for theirs, and the hourly figures
+made of them. A batch is thousands of rows, so rows move as arrays on Postgres (one statement
+each way) and as batched statements on SQLite."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy import select as plain
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from slo_service.db import utcnow
+from slo_service.models import PendingLabel, PerformanceHour, Prediction, PredictionLog
+from slo_service.repositories._bulk import among, postgres
+
+
+def log_of(session: Session, service: str) -> PredictionLog | None:
+    return session.get(PredictionLog, service)
+
+
+def open_log(
+    session: Session, service: str, *, task: str, positive_class: str | None
+) -> PredictionLog:
+    """The service's log, made with ``task`` unless another request made it first (then
+    theirs stands: the caller checks it)."""
+    session.execute(
+        _insert_for(session)(PredictionLog)
+        .values(service=service, task=task, positive_class=positive_class, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["service"])
+    )
+    return session.exec(
+        select(PredictionLog).where(PredictionLog.service == service).with_for_update()
+    ).one()
+
+
+class Logged(NamedTuple):
+    """A logged prediction as the performance figures read it, with its label if any."""
+
+    prediction_id: str
+    ts: float
+    model_version: str
+    predicted: str | None
+    predicted_value: float | None
+    score: float | None
+    scores: dict[str, float] | None
+    label: str | None
+    label_value: float | None
+    labeled_at: float | None
+
+
+_LOGGED = [col(getattr(Prediction, name)) for name in Logged._fields]
+
+
+def insert_new(session: Session, service: str, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert the predictions (``Logged`` fields each, unlabeled) whose id the service has not
+    logged yet; return the ids inserted."""
+    if not rows:
+        return set()
+    values = [{"service": service, "labels": 0, **row} for row in rows]
+    statement = (
+        _insert_for(session)(Prediction)
+        .on_conflict_do_nothing(index_elements=["service", "prediction_id"])
+        .returning(col(Prediction.prediction_id))
+    )
+    return {prediction_id for (prediction_id,) in session.execute(statement, values)}
+
+
+def for_labeling(session: Session, service: str, ids: Sequence[str]) -> dict[str, Logged]:
+    """The logged predictions among ``ids``, locked until the transaction ends (two batches
+    labeling one prediction take turns), by id."""
+    if not ids:
+        return {}
+    statement = (
+        plain(*_LOGGED)
+        .where(
+            col(Prediction.service) == service, among(session, col(Prediction.prediction_id), ids)
+        )
+        .with_for_update()
+    )
+    return {row.prediction_id: Logged(*row) for row in session.execute(statement)}
+
+
+class Labeling(NamedTuple):
+    """A label to give a logged prediction, and how many labels it counts for."""
+
+    prediction_id: str
+    label: str | None
+    label_value: float | None
+    labeled_at: float
+    labels: int
+
+
+def set_labels(session: Session, service: str, labels: Sequence[Labeling]) -> None:
+    """Give each prediction its label, and add to the labels it counts."""
+    if not labels:
+        return
+    driver = postgres(session)
+    if driver is not None:
+        with driver.cursor() as cursor:
+            columns = [list(column) for column in zip(*labels, strict=True)]
+            cursor.execute(_SET_LABELS, [*columns, service])
+        return
+    statement = (
+        update(Prediction)
+        .where(
+            col(Prediction.service) == service,
+            col(Prediction.prediction_id) == bindparam("key"),
+        )
+        .values(
+            label=bindparam("new_label"),
+            label_value=bindparam("new_label_value"),
+            labeled_at=bindparam("new_labeled_at"),
+            labels=col(Prediction.labels) + bindparam("added"),
+        )
+    )
+    session.connection().execute(
+        statement,
+        [
+            {"key": i, "new_label": t, "new_label_value": v, "new_labeled_at": at, "added": n}
+            for i, t, v, at, n in labels
+        ],
+    )
+
+
+_SET_LABELS = (
+    "UPDATE prediction AS p SET label = v.label, label_value = v.label_value, "
+    "labeled_at = v.labeled_at, labels = p.labels + v.labels "
+    "FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[], %s::integer[]) "
+    "AS v(prediction_id, label, label_value, labeled_at, labels) "
+    "WHERE p.service = %s AND p.prediction_id = v.prediction_id"
+)
+
+
+def keep_pending(
+    session: Session, service: str, labels: Sequence[Labeling], *, received_at: datetime
+) -> None:
+    """Keep labels whose prediction is not logged yet; a later label for the same id replaces
+    the one waiting and adds to its count."""
+    if not labels:
+        return
+    insert_ = _insert_for(session)(PendingLabel)
+    statement = insert_.on_conflict_do_update(
+        index_elements=["service", "prediction_id"],
+        set_={
+            "label": insert_.excluded.label,
+            "label_value": insert_.excluded.label_value,
+            "labeled_at": insert_.excluded.labeled_at,
+            "labels": col(PendingLabel.labels) + insert_.excluded.labels,
+            "received_at": insert_.excluded.received_at,
+        },
+    )
+    session.execute(
+        statement,
+        [{"service": service, **label._asdict(), "received_at": received_at} for label in labels],
+    )
+
+
+def take_pending(session: Session, service: str, ids: Sequence[str]) -> list[Labeling]:
+    """Remove and return the labels that waited for the predictions ``ids``."""
+    if not ids:
+        return []
+    statement = (
+        delete(PendingLabel)
+        .where(
+            col(PendingLabel.service) == service,
+            among(session, col(PendingLabel.prediction_id), ids),
+        )
+        .returning(*(col(getattr(PendingLabel, name)) for name in Labeling._fields))
+    )
+    return [Labeling(*row) for row in session.execute(statement)]
+
+
+def hours_for_update(
+    session: Session, service: str, keys: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], PerformanceHour]:
+    """The hourly figures of ``keys`` (model version, hour), made empty where missing and
+    locked in key order until the transaction ends (so concurrent batches never deadlock)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    session.execute(
+        _insert_for(session)(PerformanceHour).on_conflict_do_nothing(
+            index_elements=["service", "model_version", "hour"]
+        ),
+        [{"service": service, "model_version": v, "hour": h, "predicted": 0, "labeled": 0}
+         for v, h in wanted],
+    )  # fmt: skip
+    versions = sorted({version for version, _ in wanted})
+    hours = sorted({hour for _, hour in wanted})
+    rows = session.exec(
+        select(PerformanceHour)
+        .where(
+            PerformanceHour.service == service,
+            col(PerformanceHour.model_version).in_(versions),
+            col(PerformanceHour.hour) >= hours[0],
+            col(PerformanceHour.hour) <= hours[-1],
+        )
+        .order_by(col(PerformanceHour.model_version), col(PerformanceHour.hour))
+        .with_for_update()
+    ).all()
+    return {(row.model_version, row.hour): row for row in rows}
+
+
+def hours_between(
+    session: Session, service: str, first: int, last: int, *, model_version: str | None
+) -> Sequence[PerformanceHour]:
+    """The service's hourly figures from hour ``first`` to ``last`` (epoch seconds), by hour."""
+    statement = select(PerformanceHour).where(
+        PerformanceHour.service == service,
+        col(PerformanceHour.hour) >= first,
+        col(PerformanceHour.hour) <= last,
+    )
+    if model_version is not None:
+        statement = statement.where(PerformanceHour.model_version == model_version)
+    return session.exec(statement.order_by(col(PerformanceHour.hour))).all()
+
+
+def labeled_between(
+    session: Session,
+    service: str,
+    start: float,
+    end: float,
+    *,
+    model_version: str | None,
+    limit: int,
+) -> list[Logged]:
+    """Labeled predictions made in ``[start, end)``, oldest first, at most ``limit``."""
+    statement = plain(*_LOGGED).where(
+        col(Prediction.service) == service,
+        col(Prediction.ts) >= start,
+        col(Prediction.ts) < end,
+        col(Prediction.labeled_at).is_not(None),
+    )
+    if model_version is not None:
+        statement = statement.where(col(Prediction.model_version) == model_version)
+    statement = statement.order_by(col(Prediction.ts), col(Prediction.prediction_id)).limit(limit)
+    return [Logged(*row) for row in session.execute(statement)]
+
+
+def labeled_before(
+    session: Session, service: str, before: float, *, limit: int, model_version: str | None
+) -> list[Logged]:
+    """The last ``limit`` labeled predictions made before ``before``, oldest first."""
+    statement = plain(*_LOGGED).where(
+        col(Prediction.service) == service,
+        col(Prediction.ts) < before,
+        col(Prediction.labeled_at).is_not(None),
+    )
+    if model_version is not None:
+        statement = statement.where(col(Prediction.model_version) == model_version)
+    order = (col(Prediction.ts).desc(), col(Prediction.prediction_id).desc())
+    rows = session.execute(statement.order_by(*order).limit(limit))
+    return [Logged(*row) for row in reversed(rows.all())]
+
+
+def prune(session: Session, *, before: float, pending_before: datetime) -> tuple[int, int]:
+    """Drop predictions made before ``before`` (epoch seconds) with their hourly figures, and
+    labels that waited since before ``pending_before``; how many predictions and labels went."""
+    predictions = session.execute(delete(Prediction).where(col(Prediction.ts) < before))
+    session.execute(delete(PerformanceHour).where(col(PerformanceHour.hour) < before - 3600))
+    pending = session.execute(
+        delete(PendingLabel).where(col(PendingLabel.received_at) < pending_before)
+    )
+    return int(predictions.rowcount), int(pending.rowcount)  # type: ignore[attr-defined]
+
+
+def _insert_for(session: Session) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
