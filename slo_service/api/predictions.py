@@ -168,6 +168,9 @@ def _point(point: Point) -> PerformancePoint:
 
 
 def _delay(delays: Delays) -> LabelDelay:
+    p50, p95 = delays.quantile(0.5), delays.quantile(0.95)
     return LabelDelay(
-        p50_seconds=delays.quantile(0.5), p95_seconds=delays.quantile(0.95), labels=delays.count
+        p50_seconds=None if p50 is None else round(p50),
+        p95_seconds=None if p95 is None else round(p95),
+        labels=delays.count,
     )

@@ -142,8 +142,8 @@ class PerformancePoint(BaseModel):
 
 
 class LabelDelay(BaseModel):
-    p50_seconds: float | None
-    p95_seconds: float | None
+    p50_seconds: float | None = Field(description="Whole seconds; null without labels.")
+    p95_seconds: float | None = Field(description="Whole seconds; null without labels.")
     labels: int = Field(description="Labels the delays are of.")
 
 

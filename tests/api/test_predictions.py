@@ -284,3 +284,16 @@ def test_writes_need_the_write_scope(
         f"/api/v1/predictions/{SERVICE}", json=Binary().predictions(range(2)), headers=reader
     )
     assert response.status_code == 403
+
+
+def test_a_batch_of_bad_items_is_answered_briefly(client: TestClient, writer: Headers) -> None:
+    """10,000 bad labels: the first hundred named, then how many more."""
+    future = iso(time.time() + 86_400)
+    labels = {"labels": [{"id": f"x{i}", "label": 1, "labeled_at": future} for i in range(10_000)]}
+    response = client.post(f"/api/v1/labels/{SERVICE}", json=labels, headers=writer)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert len(errors) == 101
+    assert errors[0] == {"loc": ["labels", 0, "labeled_at"], "msg": "must not lie in the future"}
+    assert errors[-1]["msg"] == "and 9900 more problems like these"
+    assert len(response.content) < 20_000

@@ -25,6 +25,8 @@ from slo_service.services import audit
 from slo_service.services.performance import hours
 
 MAX_FUTURE = timedelta(minutes=5)
+LISTED = 100  # problems named in a refused batch's answer
+Problems = list[tuple[tuple[str | int, ...], str]]
 DAY = 86_400
 
 
@@ -71,7 +73,7 @@ def log_predictions(
     _check_log(log, service, wanted, positive)
     problems = _prediction_problems(items, wanted, now=now, limits=limits)
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(_first(problems))
     if log is None:
         log = prediction_repo.open_log(session, service, task=wanted, positive_class=positive)
         _check_log(log, service, wanted, positive)  # another batch may have made it first
@@ -106,7 +108,7 @@ def log_labels(
     log = prediction_repo.log_of(session, service)
     problems = _label_problems(items, log, now=now)
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(_first(problems))
     labels = [
         Labeling(
             item.id,
@@ -170,6 +172,14 @@ def epoch_of(at: datetime) -> float:
     return at.timestamp()
 
 
+def _first(problems: Problems) -> Problems:
+    """The first ``LISTED`` problems, and how many more there are: a batch of 10,000 bad
+    items is answered in a few kilobytes."""
+    if len(problems) <= LISTED:
+        return problems
+    return [*problems[:LISTED], ((), f"and {len(problems) - LISTED} more problems like these")]
+
+
 def _task(log: PredictionLog | None, asked: Task | None, items: Sequence[PredictionIn]) -> Task:
     if asked is not None:
         return asked
@@ -199,8 +209,8 @@ def _check_log(log: PredictionLog | None, service: str, task: Task, positive: st
 
 def _prediction_problems(
     items: Sequence[PredictionIn], task: Task, *, now: datetime, limits: Limits
-) -> list[tuple[tuple[str | int, ...], str]]:
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+) -> Problems:
+    problems: Problems = []
     first: dict[str, int] = {}
     oldest = now - limits.retention
     for index, item in enumerate(items):
@@ -231,8 +241,8 @@ def _prediction_problems(
 
 def _label_problems(
     items: Sequence[LabelIn], log: PredictionLog | None, *, now: datetime
-) -> list[tuple[tuple[str | int, ...], str]]:
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+) -> Problems:
+    problems: Problems = []
     first: dict[str, int] = {}
     for index, item in enumerate(items):
         at = ("labels", index)
