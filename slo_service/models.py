@@ -271,6 +271,11 @@ class DriftReference(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     service: str = Field(max_length=63, index=True)
+    # What the reference is of: the model's input features, or its predictions (prediction
+    # drift); each subject has its latest version.
+    subject: str = Field(
+        default="inputs", max_length=16, sa_column_kwargs={"server_default": "inputs"}
+    )
     version: int
     rows: int
     created_at: datetime = _when()
@@ -330,6 +335,9 @@ class DriftMeasurement(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     service: str = Field(max_length=63)
+    subject: str = Field(
+        default="inputs", max_length=16, sa_column_kwargs={"server_default": "inputs"}
+    )
     feature: str = Field(max_length=200)
     type: str | None = Field(default=None, max_length=16)
     observed_at: datetime = _when()
@@ -458,6 +466,9 @@ class PredictionLog(SQLModel, table=True):
     task: str = Field(max_length=16)
     positive_class: str | None = Field(default=None, max_length=200)
     created_at: datetime = _when()
+    # The end of the last hour whose predictions were measured against the prediction
+    # reference (epoch seconds); None before the first.
+    drift_until: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Prediction(SQLModel, table=True):

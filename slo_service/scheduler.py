@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,6 +25,7 @@ from slo_service.domain.alerts import Backoff
 from slo_service.notify.base import Notifier
 from slo_service.services import evaluation
 from slo_service.services.alerting.delivery import Sender, lease_for
+from slo_service.services.drift import predictions as prediction_drift
 from slo_service.services.metrics import EVALUATION_SECONDS, EVALUATIONS, NOTIFICATIONS
 from slo_service.services.performance import log as prediction_log
 from slo_service.sources.base import SliSource
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 NOTIFY_BATCH = 10  # notifications a sender claims at a time
 DEMO_FEED_SECONDS = 60  # how often ``serve --demo`` feeds its demo
 PRUNE_SECONDS = 3600  # how often the prediction log drops what is past its retention
+PREDICTION_DRIFT_SECONDS = 300  # how often ended hours of predictions are measured
 
 
 def owner_id() -> str:
@@ -94,6 +96,13 @@ def prune(engine: Engine, settings: Settings) -> None:
         log.info("pruned %d predictions and %d waiting labels", predictions, labels)
 
 
+def measure_predictions(engine: Engine, settings: Settings) -> None:
+    """Measure the ended hours of logged predictions against their prediction references."""
+    hours = prediction_drift.measure_due(engine, now=utcnow(), layout=settings.layout)
+    if hours:
+        log.info("measured the prediction drift of %d hours", hours)
+
+
 def schedule(
     engine: Engine,
     sources: Mapping[str, SliSource],
@@ -102,39 +111,23 @@ def schedule(
     *,
     blocking: bool = False,
 ) -> BaseScheduler:
-    """A scheduler with the evaluation, delivery and pruning jobs, first run now; the caller
-    starts it."""
+    """A scheduler with the evaluation, delivery, pruning and prediction-drift jobs, first
+    run now; the caller starts it."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
-    scheduler.add_job(
-        cycle,
-        "interval",
-        seconds=settings.evaluation_interval_seconds,
-        args=(engine, sources, settings, owner_id()),
-        id="evaluate",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
-    )
-    scheduler.add_job(
-        deliver,
-        "interval",
-        seconds=settings.notify_interval_seconds,
-        args=(sender(engine, notifiers, settings),),
-        id="notify",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
-    )
-    scheduler.add_job(
-        prune,
-        "interval",
-        seconds=PRUNE_SECONDS,
-        args=(engine, settings),
-        id="prune",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
-    )
+    jobs: list[tuple[str, Callable[..., None], float, tuple[object, ...]]] = [
+        ("evaluate", cycle, settings.evaluation_interval_seconds,
+         (engine, sources, settings, owner_id())),
+        ("notify", deliver, settings.notify_interval_seconds,
+         (sender(engine, notifiers, settings),)),
+        ("prune", prune, PRUNE_SECONDS, (engine, settings)),
+        ("prediction-drift", measure_predictions, PREDICTION_DRIFT_SECONDS, (engine, settings)),
+    ]  # fmt: skip
+    for name, job, seconds, args in jobs:
+        # One run at a time per job; a run missed while one ran is not run twice.
+        scheduler.add_job(
+            job, "interval", seconds=seconds, args=args, id=name, max_instances=1,
+            coalesce=True, next_run_time=utcnow(),
+        )  # fmt: skip
     return scheduler
 
 

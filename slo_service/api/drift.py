@@ -9,7 +9,7 @@ converted column by column with numpy instead of value by value by the validatio
 import csv
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -34,8 +34,10 @@ from slo_service.schemas.drift import (
     ReferencePublic,
 )
 from slo_service.schemas.errors import error_responses
+from slo_service.services.drift import predictions as prediction_drift
 from slo_service.services.drift import store as drift
 from slo_service.services.drift import views as drift_views
+from slo_service.services.drift.predictions import PREDICTIONS
 
 router = APIRouter(
     prefix="/drift/{service}", tags=["drift"], responses=error_responses(400, 401, 403, 413, 422)
@@ -225,6 +227,14 @@ async def post_reference(
     numeric: Annotated[
         str | None, Query(description="CSV only: comma-separated numeric features.")
     ] = None,
+    subject: Annotated[
+        Literal["inputs", "predictions"],
+        Query(
+            description="inputs: the model's features; predictions: its predictions, in the "
+            "columns prediction (classes, or a regression's values) and score (probabilities), "
+            "which each hour of logged predictions is measured against."
+        ),
+    ] = "inputs",
 ) -> ReferencePublic:
     """Store a new reference version (earlier versions are kept): per numeric feature its
     quantile bins and a sample of at most 10,000 values, per categorical one its frequencies."""
@@ -235,9 +245,12 @@ async def post_reference(
             upload, model=ReferenceIn, types=_declared(categorical, numeric),
             max_values=settings.max_upload_values,
         )  # fmt: skip
+        if subject == PREDICTIONS:
+            prediction_drift.check_columns(columns)
         return drift.create_reference(
-            session, service, columns, bins=body.bins if body else bins, actor=caller.name
-        )
+            session, service, columns, bins=body.bins if body else bins, actor=caller.name,
+            subject=subject,
+        )  # fmt: skip
 
     return await run_in_threadpool(store)
 

@@ -16,6 +16,7 @@ from slo_service.domain.sli import (
     SLI_ADAPTER,
     TIMESLICE_SLIS,
     DriftStoreSli,
+    DriftSubject,
     LatencySli,
     PerformanceParams,
     PredictionLogSli,
@@ -114,6 +115,12 @@ class DriftParams(BaseModel):
 
     statistic: Statistic = Field(
         default="psi", description="psi, ks_statistic or js_distance of each feature."
+    )
+    subject: DriftSubject = Field(
+        default="inputs",
+        description="inputs (the model's features) or predictions (prediction drift: the "
+        "features prediction and score).",
+        exclude_if=lambda subject: subject == "inputs",
     )
     thresholds: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Per feature: the value it must stay under."

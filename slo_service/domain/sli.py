@@ -22,6 +22,7 @@ from slo_service.domain.promql import check_expression, check_selector
 
 ComparisonOp = Literal["<", "<=", ">", ">=", "==", "!="]
 Statistic = Literal["psi", "ks_statistic", "js_distance"]
+DriftSubject = Literal["inputs", "predictions"]
 
 
 DEFAULT_DATASOURCE = "default"
@@ -137,6 +138,12 @@ class DriftStoreSli(_Spec):
 
     source: Literal["drift_store"] = "drift_store"
     service: str | None = _store_of("drift store")
+    subject: DriftSubject = Field(
+        default="inputs",
+        description="inputs: the model's features; predictions: its predictions (classes, "
+        "values, scores), measured each hour against the prediction reference.",
+        exclude_if=lambda subject: subject == "inputs",  # SLOs stored before keep their form
+    )
     statistic: Statistic = Field(
         default="psi",
         description="psi, ks_statistic or js_distance; categorical features have no KS "

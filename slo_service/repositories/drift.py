@@ -16,10 +16,13 @@ from slo_service.models import (
 )
 
 
-def latest_reference(session: Session, service: str) -> DriftReference | None:
+def latest_reference(
+    session: Session, service: str, subject: str = "inputs"
+) -> DriftReference | None:
+    """The service's newest reference of ``subject`` (``inputs`` or ``predictions``)."""
     return session.exec(
         select(DriftReference)
-        .where(col(DriftReference.service) == service)
+        .where(col(DriftReference.service) == service, col(DriftReference.subject) == subject)
         .order_by(col(DriftReference.version).desc())
         .limit(1)
     ).first()
@@ -103,8 +106,10 @@ def of_batch(session: Session, batch_id: int) -> Sequence[DriftMeasurement]:
     ).all()
 
 
-def latest_per_feature(session: Session, service: str) -> Sequence[DriftMeasurement]:
-    """Each feature's newest measurement."""
+def latest_per_feature(
+    session: Session, service: str, subject: str = "inputs"
+) -> Sequence[DriftMeasurement]:
+    """Each feature's newest measurement, of ``subject``."""
     ranked = (
         select(
             col(DriftMeasurement.id).label("id"),
@@ -118,7 +123,7 @@ def latest_per_feature(session: Session, service: str) -> Sequence[DriftMeasurem
             )
             .label("rank"),
         )
-        .where(col(DriftMeasurement.service) == service)
+        .where(col(DriftMeasurement.service) == service, col(DriftMeasurement.subject) == subject)
         .subquery()
     )
     newest = select(ranked.c.id).where(ranked.c.rank == 1)
@@ -133,9 +138,13 @@ def history(
     until: datetime | None,
     feature: str | None,
     limit: int,
+    subject: str = "inputs",
 ) -> tuple[Sequence[DriftMeasurement], int]:
-    """Measurements newest first, and how many match in all."""
-    conditions = [col(DriftMeasurement.service) == service]
+    """Measurements of ``subject`` newest first, and how many match in all."""
+    conditions = [
+        col(DriftMeasurement.service) == service,
+        col(DriftMeasurement.subject) == subject,
+    ]
     if since is not None:
         conditions.append(col(DriftMeasurement.observed_at) >= since)
     if until is not None:
@@ -163,13 +172,16 @@ class Reading(NamedTuple):
     js_distance: float | None
 
 
-def readings(session: Session, service: str, *, start: datetime, end: datetime) -> list[Reading]:
-    """What drift SLIs judge of the measurements in ``[start, end)``."""
+def readings(
+    session: Session, service: str, *, start: datetime, end: datetime, subject: str = "inputs"
+) -> list[Reading]:
+    """What drift SLIs judge of the measurements of ``subject`` in ``[start, end)``."""
     m = DriftMeasurement
     rows = session.execute(
         columns_of(
             col(m.feature), col(m.type), col(m.observed_at), col(m.psi), col(m.ks_statistic),
             col(m.js_distance),
-        ).where(col(m.service) == service, col(m.observed_at) >= start, col(m.observed_at) < end)
+        ).where(col(m.service) == service, col(m.subject) == subject, col(m.observed_at) >= start,
+                col(m.observed_at) < end)
     ).all()  # fmt: skip
     return [Reading(*row) for row in rows]

@@ -6,14 +6,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy import select as plain
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from slo_service.db import utcnow
-from slo_service.models import PendingLabel, PerformanceHour, Prediction, PredictionLog
+from slo_service.models import (
+    DriftReference,
+    PendingLabel,
+    PerformanceHour,
+    Prediction,
+    PredictionLog,
+)
 from slo_service.repositories._bulk import among, postgres
 
 
@@ -254,6 +260,49 @@ def labeled_before(
     order = (col(Prediction.ts).desc(), col(Prediction.prediction_id).desc())
     rows = session.execute(statement.order_by(*order).limit(limit))
     return [Logged(*row) for row in reversed(rows.all())]
+
+
+def made_between(session: Session, service: str, start: float, end: float) -> list[Logged]:
+    """Every prediction made in ``[start, end)``, labeled or not (an hour: some 40,000 at a
+    million a day)."""
+    statement = plain(*_LOGGED).where(
+        col(Prediction.service) == service, col(Prediction.ts) >= start, col(Prediction.ts) < end
+    )
+    return [Logged(*row) for row in session.execute(statement)]
+
+
+def first_hour(session: Session, service: str) -> int | None:
+    """The first hour the service logged predictions in (epoch seconds), None before any."""
+    first: int | None = session.exec(
+        select(func.min(PerformanceHour.hour)).where(
+            PerformanceHour.service == service, col(PerformanceHour.predicted) > 0
+        )
+    ).one()
+    return first
+
+
+def services_with_reference(session: Session, subject: str) -> list[str]:
+    """Services that log predictions and have a drift reference of ``subject``."""
+    statement = (
+        plain(col(PredictionLog.service))
+        .where(
+            col(PredictionLog.service).in_(
+                plain(col(DriftReference.service)).where(col(DriftReference.subject) == subject)
+            )
+        )
+        .order_by(col(PredictionLog.service))
+    )
+    return list(session.execute(statement).scalars())
+
+
+def log_for_drift(session: Session, service: str) -> PredictionLog | None:
+    """The service's log, locked until the transaction ends; None when another transaction
+    holds it (Postgres: it is being measured elsewhere) or there is none."""
+    return session.exec(
+        select(PredictionLog)
+        .where(PredictionLog.service == service)
+        .with_for_update(skip_locked=True)
+    ).first()
 
 
 def prune(session: Session, *, before: float, pending_before: datetime) -> tuple[int, int]:

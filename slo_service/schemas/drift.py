@@ -214,4 +214,9 @@ class ModelHealthPublic(BaseModel):
     )
     slos: list[HealthSloPublic] = Field(description="Worst first.")
     drift: DriftHealthPublic
+    prediction_drift: DriftHealthPublic = Field(
+        description="The predictions' latest drift (features prediction and score), each hour "
+        "of logged predictions against the prediction reference: the early warning before "
+        "labels come."
+    )
     accuracy: list[AccuracyHealthPublic]

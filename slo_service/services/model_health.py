@@ -1,8 +1,9 @@
 """The ML on-call view of one model: every SLO's state, its features' latest drift (most
-drifted first) with their null rates against the reference, and its accuracy against the
-baseline. SLO numbers are read as ``GET /slos/{id}/status`` reads them; the current accuracy
-is asked of Prometheus at the request's instant, and an unreachable Prometheus leaves it
-unknown with the reason, never the rest of the view.
+drifted first) with their null rates against the reference, its predictions' latest drift
+against the prediction reference, and its accuracy against the baseline. SLO numbers are
+read as ``GET /slos/{id}/status`` reads them; the current accuracy is asked of Prometheus at
+the request's instant, and an unreachable Prometheus leaves it unknown with the reason, never
+the rest of the view.
 """
 
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from slo_service.services import status
 from slo_service.services.gate import state as gate
 from slo_service.sources.base import GaugeReader, SourceError
 
+INPUTS, PREDICTIONS = "inputs", "predictions"
 # Worst first: what the view's state is, and how its SLOs are ordered.
 _SEVERITY = {"exhausted": 0, "warning": 1, "no_data": 2, "ok": 3}
 
@@ -45,7 +47,8 @@ def health(
 ) -> ModelHealthPublic:
     slos = list(slo_repo.live_in_services(session, [service]))
     latest = drift_repo.latest_per_feature(session, service)
-    if not slos and not latest:
+    predicted = drift_repo.latest_per_feature(session, service, PREDICTIONS)
+    if not slos and not latest and not predicted:
         raise NotFound(f"service {service!r} has no SLOs and no drift data")
     policies = policy_repo.policies(session, [service])
     current = status.statuses(
@@ -60,7 +63,10 @@ def health(
         service=service,
         state=rows[0].state if rows else "no_data",
         slos=rows,
-        drift=_drift(session, service, latest, _drift_sli(slos, service)),
+        drift=_drift(session, service, latest, _drift_sli(slos, service, INPUTS), INPUTS),
+        prediction_drift=_drift(
+            session, service, predicted, _drift_sli(slos, service, PREDICTIONS), PREDICTIONS
+        ),
         accuracy=[
             _accuracy(slo, current[slo.id], gauges, at=epoch(now))
             for slo in slos
@@ -88,12 +94,17 @@ def _slo_row(slo: SLO, current: SLOStatusPublic, base_url: str) -> HealthSloPubl
     )
 
 
-def _drift_sli(slos: Sequence[SLO], service: str) -> DriftStoreSli | None:
-    """The first drift SLO's SLI over this service's store: what "drifted" means here."""
+def _drift_sli(slos: Sequence[SLO], service: str, subject: str) -> DriftStoreSli | None:
+    """The first drift SLO's SLI over this service's ``subject`` (inputs or predictions):
+    what "drifted" means here."""
     for slo in slos:
         if slo.sli.get("source") == "drift_store":
             sli = SLI_ADAPTER.validate_python(slo.sli)
-            if isinstance(sli, DriftStoreSli) and sli.service in (None, service):
+            if (
+                isinstance(sli, DriftStoreSli)
+                and sli.service in (None, service)
+                and sli.subject == subject
+            ):
                 return sli
     return None
 
@@ -103,8 +114,9 @@ def _drift(
     service: str,
     latest: Sequence[DriftMeasurement],
     sli: DriftStoreSli | None,
+    subject: str,
 ) -> DriftHealthPublic:
-    reference = drift_repo.latest_reference(session, service)
+    reference = drift_repo.latest_reference(session, service, subject)
     null_rates: dict[str, float] = {}
     if reference is not None and reference.id is not None:
         null_rates = {

@@ -32,19 +32,19 @@ class DriftStoreSource:
         self.engine = engine
 
     def measure(self, requests: Sequence[Request], *, bucket: int) -> dict[int, Answer]:
-        groups: dict[tuple[str, int, int], list[Request]] = defaultdict(list)
+        groups: dict[tuple[str, str, int, int], list[Request]] = defaultdict(list)
         answers: dict[int, Answer] = {}
         for request in requests:
             sli = request.sli
             if not isinstance(sli, DriftStoreSli) or sli.service is None:
                 answers[request.key] = SourceError("not a drift_store SLI with a service")
                 continue
-            groups[sli.service, request.start, request.end].append(request)
-        for (service, start, end), same in groups.items():
+            groups[sli.service, sli.subject, request.start, request.end].append(request)
+        for (service, subject, start, end), same in groups.items():
             try:
                 with session_scope(self.engine) as session:
                     found = drift_repo.readings(
-                        session, service, start=instant(start), end=instant(end)
+                        session, service, start=instant(start), end=instant(end), subject=subject
                     )
             except SQLAlchemyError as exc:
                 error = SourceError(f"the drift store could not be read: {exc.__class__.__name__}")

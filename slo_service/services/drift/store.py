@@ -41,9 +41,16 @@ Profile = drift.NumericProfile | drift.CategoricalProfile
 
 
 def create_reference(
-    session: Session, service: str, columns: Mapping[str, Column], *, bins: int, actor: str
+    session: Session,
+    service: str,
+    columns: Mapping[str, Column],
+    *,
+    bins: int,
+    actor: str,
+    subject: str = "inputs",
 ) -> ReferencePublic:
-    """Profile every feature and store them as the service's next reference version."""
+    """Profile every feature and store them as the service's next reference version, of its
+    inputs or (``subject="predictions"``) of its predictions."""
     empty = [name for name, column in columns.items() if _size(column) == 0]
     if empty:
         raise InvalidInput(
@@ -54,7 +61,10 @@ def create_reference(
     rows = _size(next(iter(columns.values()))) + next(iter(columns.values())).nulls
     try:
         reference = drift_repo.add_reference(
-            session, DriftReference(service=service, version=0, rows=rows, created_by=actor),
+            session,
+            DriftReference(
+                service=service, subject=subject, version=0, rows=rows, created_by=actor
+            ),
             features,
         )  # fmt: skip
     except IntegrityError:
@@ -68,7 +78,12 @@ def create_reference(
         target_type="service",
         target_id=service,
         target=service,
-        changes={"version": reference.version, "rows": rows, "features": sorted(columns)},
+        changes={
+            "version": reference.version,
+            "rows": rows,
+            "features": sorted(columns),
+            "subject": subject,
+        },
     )
     return drift_views.reference_public(reference, features)
 
@@ -89,7 +104,7 @@ def ingest_batch(
         return drift_views.batch_public(session, seen, duplicate=True)
     check_schema(columns, {name: type_of(profile) for name, profile in profiles.items()})
     at = _checked_time(observed_at or now, now=now, loc=("timestamp",))
-    measured = {name: _measure(profiles[name], column) for name, column in columns.items()}
+    measured = {name: measure(profiles[name], column) for name, column in columns.items()}
     assert reference.id is not None
     first = next(iter(columns.values()))
     stored = DriftBatch(
@@ -106,15 +121,32 @@ def ingest_batch(
         raise Conflict(
             f"batch {batch_key!r} of {service!r} is being stored by another request"
         ) from None
-    rows = [
-        {"service": service, "feature": name, "type": type_of(profiles[name]).value,
-         "observed_at": at, "batch_id": batch.id, "reference_version": reference.version,
-         "received_at": now, **asdict(result, dict_factory=_without_nulls)}
+    drift_repo.add_measurements(
+        session,
+        measurement_rows(service, reference, profiles, measured, at=at, batch_id=batch.id, now=now),
+    )
+    rewind(session, service, [at], layout=layout)
+    return drift_views.batch_public(session, batch, duplicate=False)
+
+
+def measurement_rows(
+    service: str,
+    reference: DriftReference,
+    profiles: Mapping[str, Profile],
+    measured: Mapping[str, drift.FeatureDrift],
+    *,
+    at: datetime,
+    batch_id: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The measurements to store of features measured against ``reference`` at ``at``."""
+    return [
+        {"service": service, "subject": reference.subject, "feature": name,
+         "type": type_of(profiles[name]).value, "observed_at": at, "batch_id": batch_id,
+         "reference_version": reference.version, "received_at": now,
+         **asdict(result, dict_factory=_without_nulls)}
         for name, result in measured.items()
     ]  # fmt: skip
-    drift_repo.add_measurements(session, rows)
-    _rewind(session, service, [at], layout=layout)
-    return drift_views.batch_public(session, batch, duplicate=False)
 
 
 def _without_nulls(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -164,7 +196,7 @@ def record_measurements(
         for item in items
     ]  # fmt: skip
     drift_repo.add_measurements(session, rows)
-    _rewind(session, service, [item.timestamp for item in items], layout=layout)
+    rewind(session, service, [item.timestamp for item in items], layout=layout)
     return len(rows)
 
 
@@ -179,9 +211,13 @@ def reference_types(session: Session, service: str) -> dict[str, FeatureType]:
 def _current_profiles(session: Session, service: str) -> tuple[DriftReference, dict[str, Profile]]:
     """The service's latest reference and its features' profiles; a 422 when it has none."""
     reference = _latest(session, service)
+    return reference, profiles_of(session, reference)
+
+
+def profiles_of(session: Session, reference: DriftReference) -> dict[str, Profile]:
+    """A reference's features' profiles, by feature."""
     assert reference.id is not None
-    features = drift_repo.features_of(session, reference.id)
-    return reference, {f.feature: _loaded(f) for f in features}
+    return {f.feature: _loaded(f) for f in drift_repo.features_of(session, reference.id)}
 
 
 def _latest(session: Session, service: str) -> DriftReference:
@@ -201,7 +237,7 @@ def _checked_time(at: datetime, *, now: datetime, loc: tuple[str | int, ...]) ->
     return at
 
 
-def _rewind(session: Session, service: str, times: Sequence[datetime], *, layout: Layout) -> None:
+def rewind(session: Session, service: str, times: Sequence[datetime], *, layout: Layout) -> None:
     """Drift SLOs over this service's store measure again from the earliest new bucket."""
     width = layout.bucket_seconds
     earliest = min(epoch(at) for at in times)
@@ -225,7 +261,7 @@ def _profile(column: Column, bins: int) -> Profile:
     return drift.categorical_profile(column.values, column.nulls)
 
 
-def _measure(profile: Profile, column: Column) -> drift.FeatureDrift:
+def measure(profile: Profile, column: Column) -> drift.FeatureDrift:
     if isinstance(profile, drift.NumericProfile):
         assert isinstance(column, NumericColumn)
         return drift.numeric_drift(profile, column.values, column.nulls)
