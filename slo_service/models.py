@@ -34,6 +34,11 @@ def _json(nullable: bool = False) -> Any:
     return Field(default=None, sa_column=Column(JSON, nullable=nullable))
 
 
+def _json_or_null() -> Any:
+    """A JSON column whose Python None is SQL NULL (not the JSON text ``null``)."""
+    return Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+
+
 def _when(nullable: bool = False, index: bool = False) -> Any:
     default = None if nullable else utcnow
     return Field(
@@ -486,7 +491,7 @@ class Prediction(SQLModel, table=True):
     predicted: str | None = Field(default=None, max_length=200)
     predicted_value: float | None = None
     score: float | None = None
-    scores: dict[str, float] | None = _json(nullable=True)
+    scores: dict[str, float] | None = _json_or_null()
     label: str | None = Field(default=None, max_length=200)
     label_value: float | None = None
     labeled_at: float | None = None
@@ -521,5 +526,5 @@ class PerformanceHour(SQLModel, table=True):
     hour: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     predicted: int = 0
     labeled: int = 0
-    tally: dict[str, Any] | None = _json(nullable=True)
-    delays: dict[str, Any] | None = _json(nullable=True)
+    tally: dict[str, Any] | None = _json_or_null()
+    delays: dict[str, Any] | None = _json_or_null()

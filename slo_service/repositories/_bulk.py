@@ -1,5 +1,6 @@
-"""Many rows in one statement: ``column IN values`` as one parameter, and the session's
-psycopg connection where Postgres's COPY and array parameters move many rows at once."""
+"""Many rows in one statement: ``column IN values`` as one parameter, the dialect's INSERT
+with ON CONFLICT, and the session's psycopg connection where Postgres's COPY and array
+parameters move many rows at once."""
 
 import json
 from collections.abc import Sequence
@@ -9,6 +10,8 @@ import psycopg
 from sqlalchemy import Integer, Text, bindparam, func, literal_column
 from sqlalchemy import select as plain
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 
@@ -23,6 +26,11 @@ def among(session: Session, column: Any, values: Sequence[int] | Sequence[str]) 
         func.json_each(json.dumps(list(values)))
     )
     return column.in_(unnested)
+
+
+def dialect_insert(session: Session) -> Any:
+    """The dialect's INSERT construct, which knows ON CONFLICT (Postgres's or SQLite's)."""
+    return postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def postgres(session: Session) -> psycopg.Connection[Any] | None:

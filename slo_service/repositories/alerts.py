@@ -5,12 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from slo_service.domain.ids import storable
 from slo_service.models import Alert, Notification, NotificationRoute
+from slo_service.repositories._bulk import dialect_insert
 
 
 def firing_of(session: Session, slo_ids: Iterable[int]) -> Sequence[Alert]:
@@ -102,7 +101,7 @@ def enqueue(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     """Add outbox rows, skipping those whose idempotency key is stored already."""
     if not rows:
         return 0
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = insert(Notification).on_conflict_do_nothing(index_elements=["idempotency_key"])
     result = session.execute(statement.returning(col(Notification.id)), [dict(r) for r in rows])
     return len(result.all())

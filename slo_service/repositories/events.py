@@ -3,16 +3,15 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from slo_service.models import PushEvent
+from slo_service.repositories._bulk import dialect_insert
 
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, str]]:
     """Insert the events whose (slo_id, event_id) is not stored yet; return those inserted."""
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     if not rows:
         return set()
     statement = (

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy import select as plain
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from slo_service.db import utcnow
@@ -20,7 +19,7 @@ from slo_service.models import (
     Prediction,
     PredictionLog,
 )
-from slo_service.repositories._bulk import among, postgres
+from slo_service.repositories._bulk import among, dialect_insert, postgres
 
 
 def log_of(session: Session, service: str) -> PredictionLog | None:
@@ -33,7 +32,7 @@ def open_log(
     """The service's log, made with ``task`` unless another request made it first (then
     theirs stands: the caller checks it)."""
     session.execute(
-        _insert_for(session)(PredictionLog)
+        dialect_insert(session)(PredictionLog)
         .values(service=service, task=task, positive_class=positive_class, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["service"])
     )
@@ -58,16 +57,32 @@ class Logged(NamedTuple):
 
 
 _LOGGED = [col(getattr(Prediction, name)) for name in Logged._fields]
+_NEW = Logged._fields[:7]  # what a new prediction has: no label yet
+# One statement for a whole batch on Postgres: the rows travel as one array per column.
+_INSERT_NEW = (
+    "INSERT INTO prediction (service, prediction_id, ts, model_version, predicted, "
+    "predicted_value, score, scores, labels) SELECT %s, v.*, 0 FROM unnest(%s::text[], "
+    "%s::float8[], %s::text[], %s::text[], %s::float8[], %s::float8[], %s::json[]) AS v "
+    "ON CONFLICT (service, prediction_id) DO NOTHING RETURNING prediction_id"
+)
 
 
 def insert_new(session: Session, service: str, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Insert the predictions (``Logged`` fields each, unlabeled) whose id the service has not
-    logged yet; return the ids inserted."""
+    """Insert the predictions (the ``_NEW`` fields of ``Logged`` each) whose id the service
+    has not logged yet; return the ids inserted."""
     if not rows:
         return set()
+    driver = postgres(session)
+    if driver is not None:
+        columns = [[row[name] for row in rows] for name in _NEW]
+        at = _NEW.index("scores")
+        columns[at] = [None if v is None else orjson.dumps(v).decode() for v in columns[at]]
+        with driver.cursor() as cursor:
+            cursor.execute(_INSERT_NEW, [service, *columns])
+            return {prediction_id for (prediction_id,) in cursor.fetchall()}
     values = [{"service": service, "labels": 0, **row} for row in rows]
     statement = (
-        _insert_for(session)(Prediction)
+        dialect_insert(session)(Prediction)
         .on_conflict_do_nothing(index_elements=["service", "prediction_id"])
         .returning(col(Prediction.prediction_id))
     )
@@ -147,7 +162,7 @@ def keep_pending(
     the one waiting and adds to its count."""
     if not labels:
         return
-    insert_ = _insert_for(session)(PendingLabel)
+    insert_ = dialect_insert(session)(PendingLabel)
     statement = insert_.on_conflict_do_update(
         index_elements=["service", "prediction_id"],
         set_={
@@ -188,7 +203,7 @@ def hours_for_update(
     if not wanted:
         return {}
     session.execute(
-        _insert_for(session)(PerformanceHour).on_conflict_do_nothing(
+        dialect_insert(session)(PerformanceHour).on_conflict_do_nothing(
             index_elements=["service", "model_version", "hour"]
         ),
         [{"service": service, "model_version": v, "hour": h, "predicted": 0, "labeled": 0}
@@ -306,16 +321,25 @@ def log_for_drift(session: Session, service: str) -> PredictionLog | None:
 
 
 def prune(session: Session, *, before: float, pending_before: datetime) -> tuple[int, int]:
-    """Drop predictions made before ``before`` (epoch seconds) with their hourly figures, and
-    labels that waited since before ``pending_before``; how many predictions and labels went."""
-    predictions = session.execute(delete(Prediction).where(col(Prediction.ts) < before))
-    session.execute(delete(PerformanceHour).where(col(PerformanceHour.hour) < before - 3600))
+    """Drop predictions made before ``before`` (epoch seconds), the figures of the hours that
+    ended by then, and labels that waited since before ``pending_before``; how many
+    predictions and labels went. Service by service: each delete walks its (service, ts)
+    index."""
+    services = session.execute(plain(col(PredictionLog.service))).scalars().all()
+    predictions = 0
+    for service in services:
+        gone = session.execute(
+            delete(Prediction).where(
+                col(Prediction.service) == service, col(Prediction.ts) < before
+            )
+        )
+        predictions += int(gone.rowcount)  # type: ignore[attr-defined]
+        session.execute(
+            delete(PerformanceHour).where(
+                col(PerformanceHour.service) == service, col(PerformanceHour.hour) <= before - 3600
+            )
+        )
     pending = session.execute(
         delete(PendingLabel).where(col(PendingLabel.received_at) < pending_before)
     )
-    return int(predictions.rowcount), int(pending.rowcount)  # type: ignore[attr-defined]
-
-
-def _insert_for(session: Session) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    return postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return predictions, int(pending.rowcount)  # type: ignore[attr-defined]

@@ -4,13 +4,17 @@ prediction, twice, never), and performance series equal to scikit-learn's on the
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sklearn import metrics as sk  # type: ignore[import-untyped]
+from sqlalchemy import Engine
+
+from slo_service.db import session_scope
+from slo_service.services.performance import log as prediction_log
 
 Headers = dict[str, str]
 SERVICE = "churn-model"
@@ -297,3 +301,23 @@ def test_a_batch_of_bad_items_is_answered_briefly(client: TestClient, writer: He
     assert errors[0] == {"loc": ["labels", 0, "labeled_at"], "msg": "must not lie in the future"}
     assert errors[-1]["msg"] == "and 9900 more problems like these"
     assert len(response.content) < 20_000
+
+
+def test_prune_drops_what_is_past_retention_and_waiting_too_long(
+    client: TestClient, writer: Headers, db: Engine
+) -> None:
+    data = Binary()
+    post(client, f"predictions/{SERVICE}", data.predictions(range(600)), writer)
+    post(client, f"labels/{SERVICE}", {"labels": [
+        {"id": "never-logged", "label": 1, "labeled_at": iso(BASE)}]}, writer)  # fmt: skip
+    limits = prediction_log.Limits(retention=timedelta(days=90), label_wait=timedelta(days=14))
+    cut = BASE + HOUR + 90 * 86_400  # the first hour falls out of retention
+    with session_scope(db) as session:
+        gone = prediction_log.prune(session, now=datetime.fromtimestamp(cut, UTC), limits=limits)
+    first_hour = int((data.ts < BASE + HOUR).sum())
+    assert gone == (first_hour, 1)  # the label waited since now, more than 14 days before
+    found = performance(client, writer, window="1h")
+    assert [p["predicted"] for p in found["points"]] == [
+        0, int(((data.ts >= BASE + HOUR) & (data.ts < BASE + 2 * HOUR)).sum()),
+        int((data.ts >= BASE + 2 * HOUR).sum()),
+    ]  # fmt: skip
