@@ -33,7 +33,14 @@ ClassOrValue = Annotated[
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
-class PredictionIn(Input):
+class _Item(BaseModel):
+    """An item of a batch: no field beyond the model's; the batch (an ``Input``) refuses a
+    NUL character anywhere in it at once, rather than item by item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PredictionIn(_Item):
     """One prediction as the serving code logged it."""
 
     id: ItemId
@@ -61,10 +68,8 @@ class PredictionIn(Input):
         return self
 
 
-class PredictionsIn(BaseModel):
+class PredictionsIn(Input):
     """A batch of logged predictions: stored whole, or not at all when an item is bad."""
-
-    model_config = ConfigDict(extra="forbid")
 
     predictions: list[PredictionIn] = Field(min_length=1, max_length=MAX_ITEMS)
     task: Task | None = Field(
@@ -87,7 +92,7 @@ class PredictionsResult(BaseModel):
     task: Task
 
 
-class LabelIn(Input):
+class LabelIn(_Item):
     """The truth of one prediction, hours or days after it was made."""
 
     id: ItemId
@@ -103,10 +108,8 @@ class LabelIn(Input):
         return self
 
 
-class LabelsIn(BaseModel):
+class LabelsIn(Input):
     """A batch of labels: stored whole, or not at all when an item is bad."""
-
-    model_config = ConfigDict(extra="forbid")
 
     labels: list[LabelIn] = Field(min_length=1, max_length=MAX_ITEMS)
 

@@ -321,3 +321,20 @@ def test_prune_drops_what_is_past_retention_and_waiting_too_long(
         0, int(((data.ts >= BASE + HOUR) & (data.ts < BASE + 2 * HOUR)).sum()),
         int((data.ts >= BASE + 2 * HOUR).sum()),
     ]  # fmt: skip
+
+
+def test_a_nul_anywhere_in_a_batch_is_refused_at_its_place(
+    client: TestClient, writer: Headers
+) -> None:
+    batch = Binary().predictions(range(3))
+    batch["predictions"][1]["model_version"] = "v\x001"
+    response = client.post(f"/api/v1/predictions/{SERVICE}", json=batch, headers=writer)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"loc": ["predictions", 1, "model_version"],
+         "msg": "must not contain the NUL character (\\u0000)"}
+    ]  # fmt: skip
+    labels = {"labels": [{"id": "a", "label": {"x\x00": 1}, "labeled_at": iso(BASE)}]}
+    response = client.post(f"/api/v1/labels/{SERVICE}", json=labels, headers=writer)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["labels", 0, "label"]
