@@ -118,10 +118,15 @@ def purge(session: Session, slo: SLO) -> None:
     session.flush()
 
 
+# Sources whose SLOs are due once per cycle, by when they were last summarized.
+SUMMARIZED_EACH_CYCLE = ("push", "prediction_log")
+
+
 def _due(due: datetime, now: datetime) -> list[ColumnElement[bool]]:
     """Live SLOs with no live lease that are due: measured ones with buckets to evaluate
-    before ``due``, pushed ones last summarized before ``due``."""
-    pushed = col(SLO.sli)["source"].as_string() == "push"
+    before ``due``; pushed ones, and performance ones (judged a label delay behind, so their
+    buckets before ``due`` are never all evaluated), last summarized before ``due``."""
+    pushed = col(SLO.sli)["source"].as_string().in_(SUMMARIZED_EACH_CYCLE)
     return [
         is_live(SLO),
         or_(

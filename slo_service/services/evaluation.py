@@ -7,6 +7,7 @@ numbers of one uninterrupted run. A failing source moves nothing and counts noth
 the error is kept on the SLO and the next run catches up from where the last one stopped.
 """
 
+import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from slo_service.services.evaluated import store as store
 from slo_service.sources import prediction_log
 from slo_service.sources.base import Answer, NoData, Request, SliSource
 
+log = logging.getLogger(__name__)
 PUSH = "push"
 _CALENDAR_SPAN = {"month": timedelta(days=31), "week": timedelta(days=7)}
 # The most one measurement covers: bounds a backfill's memory and Prometheus's answers (six
@@ -168,7 +170,19 @@ def run_cycle(
     theirs."""
     cycle = _Cycle(engine, sources, layout, owner, now or utcnow(), lease)
     outcomes: list[Outcome] = []
+    seen: set[int] = set()
     while claimed := cycle.claim(batch):
+        if again := [i for i in claimed if i in seen]:
+            # Due still after this cycle evaluated it (its state is not what evaluation
+            # moves): it waits for the next cycle rather than spinning this one.
+            log.error("SLOs %s are due again in the cycle that evaluated them", again)
+            with session_scope(engine) as session:
+                hold = cycle.clock() + retry_after
+                slo_repo.release(session, again, owner=owner, hold_until=hold)
+            claimed = [i for i in claimed if i not in seen]
+            if not claimed:
+                continue
+        seen.update(claimed)
         results, (requests, answers) = cycle.bring_up_to_date(claimed)
         with session_scope(engine) as session:
             slos = slo_repo.get_many(session, list(results))

@@ -11,6 +11,7 @@ from slo_service.domain.blocks import Layout
 from slo_service.domain.summary import Summary, SummaryTier
 from slo_service.models import SLO
 from slo_service.repositories import policy as policy_repo
+from slo_service.repositories import slos as slo_repo
 from slo_service.services import status
 from slo_service.services.alerting import follow as alerting
 from slo_service.services.gate import state as gate
@@ -58,8 +59,9 @@ def update(session: Session, slos: Sequence[SLO], *, now: datetime, layout: Layo
         slo.summary_until, slo.summary_sli = kept.evaluated_until, kept.sli
         slo.summary_remaining, slo.summary_paging = kept.remaining, kept.paging
         slo.summary_burn_rate_1h = kept.burn_rates.get("1h")
-        if slo.sli.get("source") == "push":
-            # Pushed buckets are written as events arrive: summarizing is their evaluation.
+        if slo.sli.get("source") in slo_repo.SUMMARIZED_EACH_CYCLE:
+            # Pushed buckets are written as events arrive, and performance ones are judged a
+            # label delay behind: being summarized is their evaluation of this cycle.
             slo.last_success_at = now
         session.add(slo)
     session.flush()
