@@ -1,8 +1,10 @@
 """Alerts: the state machine of each SLO's alerts, inhibition, routing, and delivery retries.
 
-An SLO has at most three alerts, each with a stable dedup key: ``page`` (any page-severity
-burn-rate tier fires), ``ticket`` (any ticket tier fires) and ``nodata`` (its source has given
-no data for ``no_data_for``; a ticket). After every evaluation the alerts that should fire are
+An SLO has at most four alerts, each with a stable dedup key: ``page`` (any page-severity
+burn-rate tier fires), ``ticket`` (any ticket tier fires), ``nodata`` (its source has given no
+data for ``no_data_for``; a ticket) and, for a performance SLO with ``min_coverage``,
+``labels_missing`` (too few of its predictions were labeled once their labels were due; a
+ticket). After every evaluation the alerts that should fire are
 compared with those that are firing: one that should fire without a stored alert triggers, a
 stored one that should no longer fire resolves. The dedup key is the same for every episode of
 one alert, so a channel that deduplicates (PagerDuty) ties them to one incident.
@@ -30,10 +32,15 @@ from typing import Literal
 from slo_service.domain.burn import Severity
 
 Transition = Literal["trigger", "resolve", "repeat"]
-AlertName = Literal["page", "ticket", "nodata"]
+AlertName = Literal["page", "ticket", "nodata", "labels_missing"]
 RouteEvent = Literal["alerts", "freeze"]
 
-SEVERITY: dict[AlertName, Severity] = {"page": "page", "ticket": "ticket", "nodata": "ticket"}
+SEVERITY: dict[AlertName, Severity] = {
+    "page": "page",
+    "ticket": "ticket",
+    "nodata": "ticket",
+    "labels_missing": "ticket",
+}
 
 
 def dedup_key(slo_id: int, name: AlertName) -> str:

@@ -193,6 +193,13 @@ class PerformanceParams(_Spec):
         description="How long labels take to arrive: a slice is judged only this long after "
         "its end; later labels judge it again.",
     )
+    min_coverage: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="The share of predictions that should be labeled once their labels are "
+        "due: under it in the last period judged, a labels_missing ticket fires.",
+    )
     model_version: str | None = Field(
         default=None, min_length=1, max_length=100, description="Only this model version."
     )

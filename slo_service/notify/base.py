@@ -52,7 +52,7 @@ class Message:
     summary: str  # one line, built by whoever makes the Message
     at: datetime  # when the transition happened (aware UTC)
     url: str | None  # link to the SLO page (or the service's gate)
-    alert: str | None = None  # "page", "ticket" or "nodata"; None for a freeze or a test
+    alert: str | None = None  # "page", "ticket", "nodata", "labels_missing"; None: freeze, test
     tiers: Sequence[TierBurn] = ()  # the tiers that fire (or fired); () for nodata
     budget_remaining: float | None = None  # fraction, 0.12 = 12%, may be negative
     time_to_exhaustion_seconds: float | None = None

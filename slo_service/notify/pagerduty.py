@@ -39,6 +39,7 @@ SEVERITY = {"page": "critical", "ticket": "warning"}
 _ROUTING_KEY = re.compile(r"[A-Za-z0-9]{20,64}")
 _CLASS = {"freeze_start": "error-budget-freeze", "test": "slo-service-test"}
 _NO_DATA_CLASS = "slo-no-data"  # a silent source is not a burn: rules can tell them apart
+_LABELS_CLASS = "slo-labels-missing"  # nor are labels that do not arrive
 
 
 class PagerDutyNotifier:
@@ -133,6 +134,8 @@ def _payload(message: Message) -> dict[str, Any]:
 def _event_class(message: Message) -> str:
     if message.alert == "nodata":
         return _NO_DATA_CLASS
+    if message.alert == "labels_missing":
+        return _LABELS_CLASS
     return _CLASS.get(message.event, "slo-burn-rate")
 
 

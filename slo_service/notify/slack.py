@@ -48,6 +48,7 @@ _LOOKS: dict[str, tuple[str, str, str]] = {
     "page": ("🔥", ":rotating_light:", "PAGE"),
     "ticket": ("⚠️", ":warning:", "TICKET"),
     "nodata": ("📭", ":mailbox_with_no_mail:", "NO DATA"),
+    "labels_missing": ("🏷️", ":label:", "LABELS MISSING"),
     "resolve": ("✅", ":white_check_mark:", "RESOLVED"),
     "freeze_start": ("🧊", ":ice_cube:", "DEPLOY FREEZE"),
     "freeze_lift": ("🟢", ":large_green_circle:", "FREEZE LIFTED"),
@@ -113,7 +114,8 @@ def _looks(message: Message) -> tuple[str, str, str]:
 
 def _alert(message: Message) -> str:
     """The alert's key in ``_LOOKS``; its severity for an alert of a name unknown here."""
-    return message.alert if message.alert in ("page", "ticket", "nodata") else message.severity
+    known = ("page", "ticket", "nodata", "labels_missing")
+    return message.alert if message.alert in known else message.severity
 
 
 def _silent(message: Message) -> bool:

@@ -2,9 +2,9 @@
 (a chat bridge, an incident tool, a runbook automation).
 
 The body is the message's fields (``at`` in ISO 8601, ``labels`` and ``details`` as objects,
-``alert`` as "page", "ticket", "nodata" or null, ``tiers`` as a list of objects with
-``severity``, ``long_window``, ``short_window``, ``factor``, ``long_burn_rate`` and
-``short_burn_rate``) and ``"version": 2``, which changes only when a field changes meaning or
+``alert`` as "page", "ticket", "nodata", "labels_missing" or null, ``tiers`` as a list of
+objects with ``severity``, ``long_window``, ``short_window``, ``factor``, ``long_burn_rate``
+and ``short_burn_rate``) and ``"version": 2``, which changes only when a field changes meaning or
 goes away. (Version 1 had one tier's five fields at the top level: an alert was one tier.)
 Every request carries ``Idempotency-Key``: the same for each retry of one delivery, so a
 receiver that saw it already can answer 2xx and do nothing.

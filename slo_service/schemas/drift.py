@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from slo_service.domain.drift_columns import FeatureType
 from slo_service.domain.ids import MAX_ID
 from slo_service.schemas.common import Instant, refuse_nul
-from slo_service.schemas.status import FiringTierPublic
+from slo_service.schemas.status import FiringTierPublic, LabelCoveragePublic
 
 FEATURE = Field(min_length=1, max_length=200)
 COLUMNS_HELP = (
@@ -164,6 +164,11 @@ class HealthSloPublic(BaseModel):
     alerts: list[FiringTierPublic] = Field(description="Burn-rate tiers firing now.")
     evaluated_until: datetime | None
     last_error: str | None
+    labels: LabelCoveragePublic | None = Field(
+        default=None,
+        description="A performance SLO with min_coverage: the label coverage of the last "
+        "period judged (missing: labels are not arriving).",
+    )
     url: str
 
 

@@ -122,9 +122,10 @@ class AlertPublic(BaseModel):
     slo_id: int
     slo: str = Field(description="service:name")
     service: str
-    name: Literal["page", "ticket", "nodata"] = Field(
+    name: Literal["page", "ticket", "nodata", "labels_missing"] = Field(
         description="page or ticket: any burn-rate tier of that severity fires; nodata: the "
-        "SLO's source has given no data for its no_data_for (a ticket)."
+        "SLO's source has given no data for its no_data_for (a ticket); labels_missing: too "
+        "few of a performance SLO's predictions were labeled once due (a ticket)."
     )
     severity: Severity
     dedup_key: str

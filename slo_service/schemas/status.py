@@ -59,6 +59,18 @@ class AlertingStatusPublic(BaseModel):
     )
 
 
+class LabelCoveragePublic(BaseModel):
+    """How many of a performance SLO's predictions were labeled in the last period judged."""
+
+    start: datetime
+    end: datetime
+    predicted: int
+    labeled: int
+    coverage: float | None = Field(description="labeled / predicted; null without predictions.")
+    expected: float = Field(description="The SLO's min_coverage.")
+    missing: bool = Field(description="Coverage under expected: labels are not arriving.")
+
+
 class SLOStatusPublic(BaseModel):
     """Where an SLO stands as of its last evaluated bucket."""
 
@@ -87,6 +99,11 @@ class SLOStatusPublic(BaseModel):
     )
     evaluated_until: datetime | None
     last_error: str | None
+    labels: LabelCoveragePublic | None = Field(
+        default=None,
+        description="Performance SLOs with min_coverage: the label coverage of the last period "
+        "judged.",
+    )
 
 
 class HistoryPointPublic(BaseModel):

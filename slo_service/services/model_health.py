@@ -90,6 +90,7 @@ def _slo_row(slo: SLO, current: SLOStatusPublic, base_url: str) -> HealthSloPubl
         alerts=current.alerts,
         evaluated_until=current.evaluated_until,
         last_error=slo.last_error,
+        labels=current.labels,
         url=f"{base_url.rstrip('/')}/slos/{slo.id}",
     )
 

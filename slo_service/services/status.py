@@ -29,12 +29,14 @@ from slo_service.schemas.status import (
     AlertingStatusPublic,
     BudgetPublic,
     FiringTierPublic,
+    LabelCoveragePublic,
     SLOStatusPublic,
     TierPublic,
     WindowPublic,
 )
 from slo_service.services import buckets
 from slo_service.services.gate import state as gate
+from slo_service.services.performance import coverage
 
 # The time to exhaustion is given at the burn rate of this window: recent, but not a blip.
 EXHAUSTION_PACE = "1h"
@@ -202,7 +204,8 @@ def status(
     assert slo.id is not None
     frame = _frame(slo, policy_repo.alerting_defaults(session, slo.service), now=now, layout=layout)
     reading = read(session, slo.id, frame.at, frame.lengths, layout=layout)
-    return _status(slo, frame, reading, policy or gate.effective_for(session, slo))
+    labels = coverage.of_slos(session, [slo]).get(slo.id)
+    return _status(slo, frame, reading, policy or gate.effective_for(session, slo), labels)
 
 
 def statuses(
@@ -224,8 +227,9 @@ def statuses(
         if slo.id is not None
     }
     readings = read_many(session, {i: (f.at, f.lengths) for i, f in frames.items()}, layout=layout)
+    labels = coverage.of_slos(session, slos)
     return {
-        slo.id: _status(slo, frames[slo.id], readings[slo.id], policies[slo.id])
+        slo.id: _status(slo, frames[slo.id], readings[slo.id], policies[slo.id], labels.get(slo.id))
         for slo in slos
         if slo.id is not None
     }
@@ -235,7 +239,13 @@ def _alerting(service: ServicePolicy | None) -> Mapping[str, Any] | None:
     return service.alerting if service is not None else None
 
 
-def _status(slo: SLO, frame: _Frame, reading: Reading, policy: Policy) -> SLOStatusPublic:
+def _status(
+    slo: SLO,
+    frame: _Frame,
+    reading: Reading,
+    policy: Policy,
+    labels: LabelCoveragePublic | None = None,
+) -> SLOStatusPublic:
     assert slo.id is not None
     end, at, span, settings = frame.end, frame.at, frame.span, frame.alerting
     measured = at - span.start
@@ -283,4 +293,5 @@ def _status(slo: SLO, frame: _Frame, reading: Reading, policy: Policy) -> SLOSta
         data_until=slo.data_until,
         evaluated_until=end,
         last_error=slo.last_error,
+        labels=labels,
     )

@@ -157,3 +157,46 @@ def test_count_windows_judge_each_minute_by_the_last_labeled_predictions(
     assert status["total"] == float(judged.sum())
     assert status["good"] == float(sum(a >= 0.75 for a in accuracy))
     assert 0 < status["good"] < status["total"]
+
+
+def test_labels_missing_fires_and_resolves_with_the_coverage(
+    client: TestClient, writer: Headers, admin: Headers
+) -> None:
+    """min_coverage 0.9: the last judged hour has 10 of 40 predictions labeled, so the status
+    says labels are missing and a labels_missing ticket fires; the rest of its labels come,
+    and it resolves."""
+    body = {
+        "service": SERVICE, "name": "labeled-accuracy", "kind": "model_performance",
+        "objective": 0.5, "window": "1d",
+        "params": {"metric": "accuracy", "threshold": THRESHOLD,
+                   "expected_label_delay": f"{DELAY_HOURS}h", "min_coverage": 0.9},
+    }  # fmt: skip
+    slo = post(client, "slos", body, writer)
+    post(client, f"predictions/{SERVICE}", predictions(), writer)
+    status = post(client, f"slos/{slo['id']}/evaluate", {}, writer)
+    last = (int(datetime.fromisoformat(status["evaluated_until"]).timestamp()) - FIRST) // HOUR - 1
+    few = labels({last: 1.0})
+    few["labels"] = few["labels"][:10]
+    post(client, f"labels/{SERVICE}", few, writer)
+    status = post(client, f"slos/{slo['id']}/evaluate", {}, writer)
+    assert status["labels"]["predicted"] == PER_HOUR
+    assert status["labels"]["labeled"] == 10
+    assert status["labels"]["coverage"] == pytest.approx(10 / PER_HOUR)
+    assert status["labels"]["missing"] is True
+    alerts = client.get("/api/v1/alerts", params={"service": SERVICE}, headers=admin).json()
+    firing = [a for a in alerts["data"] if a["slo_id"] == slo["id"] and a["state"] == "firing"]
+    assert [a["name"] for a in firing] == ["labels_missing"]
+    assert firing[0]["severity"] == "ticket"
+    health = client.get(f"/api/v1/services/{SERVICE}/health", headers=admin).json()
+    (row,) = [r for r in health["slos"] if r["id"] == slo["id"]]
+    assert row["labels"] == status["labels"]
+    page = client.get(f"/slos/{slo['id']}", headers=admin)
+    assert "10 of 40 predictions" in page.text
+    assert "labels missing" in page.text
+
+    post(client, f"labels/{SERVICE}", labels({last: 1.0}), writer)
+    status = post(client, f"slos/{slo['id']}/evaluate", {}, writer)
+    assert (status["labels"]["labeled"], status["labels"]["missing"]) == (PER_HOUR, False)
+    alerts = client.get("/api/v1/alerts", params={"service": SERVICE}, headers=admin).json()
+    mine = [a for a in alerts["data"] if a["slo_id"] == slo["id"]]
+    assert [(a["name"], a["state"]) for a in mine] == [("labels_missing", "resolved")]

@@ -38,7 +38,8 @@ class _Wanted:
 
 def wanted(slo: SLO, status: SLOStatusPublic, *, now: datetime) -> dict[AlertName, _Wanted]:
     """The alerts of ``slo`` that should fire now: ``page`` and ``ticket`` while a tier of
-    their severity fires, ``nodata`` while its source has been silent for ``no_data_for``."""
+    their severity fires, ``nodata`` while its source has been silent for ``no_data_for``,
+    ``labels_missing`` while too few of its predictions are labeled (``status.labels``)."""
     if not status.alerting.enabled:
         return {}
     found: dict[AlertName, _Wanted] = {}
@@ -52,6 +53,8 @@ def wanted(slo: SLO, status: SLOStatusPublic, *, now: datetime) -> dict[AlertNam
         since, now=now, no_data_for=parse_duration(no_data_for) if no_data_for else None
     ):
         found["nodata"] = _Wanted([])
+    if status.labels is not None and status.labels.missing:
+        found["labels_missing"] = _Wanted([])
     return found
 
 
@@ -319,9 +322,24 @@ def _summary(alert: Alert, slo: SLO, status: SLOStatusPublic | None, event: str)
         error = f"; the source says: {slo.last_error}" if slo.last_error else ""
         return (f"{name}: no data from its source since {since}: its budget and burn-rate "
                 f"alerts cannot see it{error}")  # fmt: skip
+    if alert.name == "labels_missing":
+        return _labels_summary(name, status, event)
     if event == "resolve":
         return f"{name}: {alert.name} resolved, burn rates now {_burns(alert.tiers)}"
     return f"{name} burns its error budget too fast: {_burns(alert.tiers)}"
+
+
+def _labels_summary(name: str, status: SLOStatusPublic | None, event: str) -> str:
+    labels = status.labels if status is not None else None
+    if labels is None or labels.coverage is None:
+        return f"{name}: labels missing alert {'resolved' if event == 'resolve' else 'fires'}"
+    period = f"{labels.start:%Y-%m-%d %H:%M}-{labels.end:%H:%M} UTC"
+    share = f"{labels.labeled} of {labels.predicted} predictions of {period} labeled " + (
+        f"({labels.coverage:.0%}, {labels.expected:.0%} expected)"
+    )
+    if event == "resolve":
+        return f"{name}: labels are arriving again: {share}"
+    return f"{name}: labels not arriving: {share}; its performance cannot be judged without them"
 
 
 def _message(
@@ -335,11 +353,14 @@ def _message(
         "budget_remaining": alert.budget_remaining,
         "time_to_exhaustion_seconds": status.time_to_exhaustion_seconds if status else None,
         "objective": slo.objective, "window": slo.window, "labels": dict(slo.labels),
-        "details": _details(alert, slo),
+        "details": _details(alert, slo, status),
     }  # fmt: skip
 
 
-def _details(alert: Alert, slo: SLO) -> dict[str, Any]:
+def _details(alert: Alert, slo: SLO, status: SLOStatusPublic | None) -> dict[str, Any]:
+    if alert.name == "labels_missing":
+        labels = status.labels if status is not None else None
+        return {} if labels is None else labels.model_dump(mode="json", exclude={"missing"})
     if alert.name != "nodata":
         return {}
     since = slo.data_until or slo.created_at
