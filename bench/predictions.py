@@ -154,6 +154,11 @@ def figures(sent: Sent, items: int) -> dict[str, object]:
         "wall_seconds_with_client_serialising": round(sent.wall, 2),
         "items_per_second": round(items / sum(sent.seconds)),
         "seconds_per_batch": spread(sent.seconds),
+        # Which batches were slow, in order of posting: a pattern points at the cause.
+        "slowest_batches": sorted(
+            (i, round(seconds, 2))
+            for i, seconds in sorted(enumerate(sent.seconds), key=lambda x: -x[1])[:8]
+        ),
         "answers": dict(sent.counts),
         "server_rss_mb": {
             "after_first_batch": round(sent.rss_mb[0], 1),
@@ -201,6 +206,28 @@ def stored_bytes(url: str) -> dict[str, int]:
         files = [path, path.with_name(path.name + "-wal")]
         found["database"] = sum(p.stat().st_size for p in files if p.exists())
     return found
+
+
+def maintenance(url: str) -> dict[str, object]:
+    """What Postgres's autovacuum did to ``prediction`` during the ingest (its runs share the
+    two cores with the server: batches that took much longer than the others met one)."""
+    if load.backend(url) == "sqlite":
+        return {}
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT autovacuum_count, autoanalyze_count, n_tup_hot_upd, n_tup_upd "
+                "FROM pg_stat_user_tables WHERE relname = 'prediction'"
+            )
+        ).one()
+    engine.dispose()
+    vacuums, analyzes, hot, updated = map(int, row)
+    return {
+        "autovacuums": vacuums,
+        "autoanalyzes": analyzes,
+        "label_updates_heap_only": f"{hot} of {updated}",
+    }
 
 
 def storage(before: dict[str, int], after: dict[str, int], count: int) -> dict[str, object]:
@@ -365,6 +392,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, object]:
             "server_rss_mb_idle": round(memory_mb(pid)[0], 1),
         }  # fmt: skip
         report.update(ingest(client, service, day, args, pid))
+        report["maintenance"] = maintenance(url)
         report.update(stored_and_copied(url, service, end, before, args))
         timings = {}
         for name, params in queries(end).items():

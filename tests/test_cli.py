@@ -229,11 +229,13 @@ def test_serve_demo_creates_a_model_with_every_kind(
     served_demo: str, db: Engine, make_token: Callable[..., Headers]
 ) -> None:
     body = httpx.get(f"{served_demo}/api/v1/slos", headers=make_token("read")).json()
-    assert body["count"] == 6
+    assert body["count"] == 8
     assert {slo["kind"] for slo in body["data"]} == {
         "availability", "latency", "model_freshness", "accuracy", "data_freshness", "drift",
+        "model_performance",
     }  # fmt: skip
-    assert {slo["sli"]["source"] for slo in body["data"]} == {"push", "drift_store"}
+    sources = {slo["sli"]["source"] for slo in body["data"]}
+    assert sources == {"push", "drift_store", "prediction_log"}
     with Session(db) as session:
         first = session.exec(select(func.min(PushEvent.ts))).one()
         end = first + timedelta(days=demo.DAYS)  # the seed's end

@@ -248,7 +248,7 @@ def test_the_demo_says_how_many_slos_it_made_and_how_to_start_afresh(
     monkeypatch.setenv("SLO_SCHEDULER", "false")
     first = serve_demo_once(monkeypatch)
     assert len(demo.DEMO_SLOS) == 5  # the drift SLO is made apart from these
-    assert first[0] == "demo: created service 'demo-churn-model' with 6 SLOs"
+    assert first[0] == "demo: created service 'demo-churn-model' with 8 SLOs"
     again = serve_demo_once(monkeypatch)
     assert again[0] == (
         "demo: the database is not empty; left it as it is (to start the demo afresh: stop the "

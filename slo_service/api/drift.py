@@ -317,9 +317,15 @@ def get_drift(
     until: Annotated[Instant | None, Query(alias="to")] = None,
     feature: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    subject: Annotated[
+        Literal["inputs", "predictions"],
+        Query(description="inputs: the model's features; predictions: its predictions' drift."),
+    ] = "inputs",
 ) -> DriftPublic:
     """The latest reference, each feature's newest drift (most drifted first), and the
-    history newest first (``from``/``to``/``feature`` filter it)."""
+    history newest first (``from``/``to``/``feature`` filter it), of the model's inputs or of
+    its predictions."""
     return drift_views.overview(
-        session, service, since=since, until=until, feature=feature, limit=limit
-    )
+        session, service, since=since, until=until, feature=feature, limit=limit,
+        subject=subject,
+    )  # fmt: skip

@@ -1,5 +1,6 @@
-"""``serve --demo``: one model with an SLO of each ML kind: 30 days of pushed events, and a
-drift store with a reference and a week of batches every two hours.
+"""``serve --demo``: one model with an SLO of each ML kind: 30 days of pushed events, a drift
+store with a reference and a week of batches every two hours, and a week of logged predictions
+with their labels a day later (``demo.predictions``).
 
 The data is synthetic but shaped like production: a daily cycle, a steady error rate well
 inside every objective, and one incident three days ago that burns a visible part of each
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session
 
+from slo_service.demo import predictions as demo_predictions
 from slo_service.domain import drift_columns
 from slo_service.domain.blocks import Layout, epoch, instant
 from slo_service.domain.budget import Counts
@@ -77,9 +79,12 @@ def seed(
         slo = slos.create(session, slos.prepare(data, checker), actor="demo")
         assert slo.id is not None
         events.record(session, slo.id, list(_events(Kind(data.kind), end, rng)), layout=layout)
-    data = SLOCreate.model_validate({**DRIFT_SLO, "service": SERVICE, "labels": {"team": "demo"}})
-    slos.create(session, slos.prepare(data, checker), actor="demo")
+    for spec in (DRIFT_SLO, *demo_predictions.SLOS):
+        data = SLOCreate.model_validate({**spec, "service": SERVICE, "labels": {"team": "demo"}})
+        slos.create(session, slos.prepare(data, checker), actor="demo")
     _drift_store(session, end, layout=layout)
+    incident = (end - INCIDENT_AGO, end - INCIDENT_AGO + INCIDENT_LENGTH)
+    demo_predictions.seed(session, SERVICE, end=end, incident=incident, layout=layout)
     return True
 
 
@@ -108,6 +113,7 @@ def feed(session: Session, *, now: datetime, layout: Layout) -> int:
         if steps:
             recorded += events.record(session, slo.id, steps, layout=layout)
     _feed_drift(session, now=now, layout=layout)
+    demo_predictions.feed(session, SERVICE, now=now)
     return recorded
 
 

@@ -109,3 +109,31 @@ def test_a_prediction_reference_has_only_prediction_and_score(
         "columns.age: a prediction reference has only the columns prediction and score"
         in (answer.json()["detail"])
     )
+
+
+def test_the_history_of_prediction_drift_is_asked_by_subject(
+    client: TestClient, writer: Headers, db: Engine
+) -> None:
+    reference = {"columns": {"prediction": ["a", "b"] * 500}}
+    answer = client.post(
+        f"/api/v1/drift/{SERVICE}/reference", params={"subject": "predictions"},
+        json=reference, headers=writer,
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    first = (int(time.time()) // HOUR - 3) * HOUR
+    batch = {"predictions": [{"id": f"p{i}", "timestamp": iso(first + 10 * i),
+                              "model_version": "v1", "prediction": "a" if i % 4 else "b"}
+                             for i in range(300)]}  # fmt: skip
+    logged = client.post(f"/api/v1/predictions/{SERVICE}", json=batch, headers=writer)
+    assert logged.status_code == 200, logged.text
+    assert prediction_drift.measure_due(db, now=utcnow(), layout=Layout(60)) == 1
+    found = client.get(
+        f"/api/v1/drift/{SERVICE}", params={"subject": "predictions"}, headers=writer
+    ).json()
+    assert [m["feature"] for m in found["history"]["data"]] == ["prediction"]
+    assert found["reference"]["features"][0]["feature"] == "prediction"
+    table = np.array([[500, 500], [225, 75]])  # a, b: the reference, the hour
+    chi2 = stats.chi2_contingency(table, correction=False)
+    assert found["history"]["data"][0]["chi2_pvalue"] == pytest.approx(chi2.pvalue, rel=1e-9)
+    inputs = client.get(f"/api/v1/drift/{SERVICE}", headers=writer)
+    assert inputs.status_code == 404  # no reference of its inputs

@@ -50,9 +50,11 @@ def measure_due(engine: Engine, *, now: datetime, layout: Layout) -> int:
     return measured
 
 
-def measure_service(session: Session, service: str, *, now: datetime, layout: Layout) -> int:
-    """Measure the service's ended hours since the last one measured (at most
-    ``HOURS_PER_RUN``), in the caller's transaction."""
+def measure_service(
+    session: Session, service: str, *, now: datetime, layout: Layout, hours: int = HOURS_PER_RUN
+) -> int:
+    """Measure the service's ended hours since the last one measured (at most ``hours``), in
+    the caller's transaction; how many had predictions."""
     log_row = prediction_repo.log_for_drift(session, service)
     reference = drift_repo.latest_reference(session, service, PREDICTIONS)
     if log_row is None or reference is None:
@@ -62,8 +64,8 @@ def measure_service(session: Session, service: str, *, now: datetime, layout: La
     if start is None or start >= ended:
         return 0
     profiles = store.profiles_of(session, reference)
-    hours = 0
-    for hour in range(start, min(ended, start + HOURS_PER_RUN * HOUR), HOUR):
+    measured_hours = 0
+    for hour in range(start, min(ended, start + hours * HOUR), HOUR):
         rows = prediction_repo.made_between(session, service, hour, hour + HOUR)
         columns = {name: c for name, c in columns_of(rows).items() if name in profiles}
         if columns:
@@ -76,10 +78,10 @@ def measure_service(session: Session, service: str, *, now: datetime, layout: La
                 ),
             )
             store.rewind(session, service, [at], layout=layout)
-            hours += 1
+            measured_hours += 1
         log_row.drift_until = hour + HOUR
     session.add(log_row)
-    return hours
+    return measured_hours
 
 
 def check_columns(columns: Mapping[str, Column]) -> None:

@@ -29,17 +29,19 @@ def overview(
     until: datetime | None,
     feature: str | None,
     limit: int,
+    subject: str = "inputs",
 ) -> DriftPublic:
-    """The latest reference, each feature's newest measurement, and the history."""
-    reference = drift_repo.latest_reference(session, service)
-    latest = drift_repo.latest_per_feature(session, service)
+    """The latest reference, each feature's newest measurement, and the history, of the
+    service's inputs or (``subject="predictions"``) of its predictions."""
+    reference = drift_repo.latest_reference(session, service, subject)
+    latest = drift_repo.latest_per_feature(session, service, subject)
     if reference is None and not latest:
         raise NotFound(
             f"service {service!r} has no drift data: POST its reference to "
             f"/api/v1/drift/{service}/reference first"
         )
     history, count = drift_repo.history(
-        session, service, since=since, until=until, feature=feature, limit=limit
+        session, service, since=since, until=until, feature=feature, limit=limit, subject=subject
     )
     public = None
     if reference is not None and reference.id is not None:

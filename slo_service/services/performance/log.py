@@ -81,7 +81,7 @@ def log_predictions(
         log.positive_class = positive
         session.add(log)
     logged = {item.id: _as_logged(item) for item in items}
-    new = prediction_repo.insert_new(session, service, [row._asdict() for row in logged.values()])
+    new = prediction_repo.insert_new(session, service, list(logged.values()))
     waiting = prediction_repo.take_pending(session, service, sorted(new))
     prediction_repo.set_labels(session, service, waiting)
     labeled = [_relabeled(logged[label.prediction_id], label) for label in waiting]
