@@ -115,6 +115,12 @@ def for_labeling(session: Session, service: str, ids: Sequence[str]) -> dict[str
     labeling one prediction take turns), by id."""
     if not ids:
         return {}
+    driver = postgres(session)
+    if driver is not None:
+        # Joined to the ids unnested (see ``take_pending``).
+        with driver.cursor() as cursor:
+            cursor.execute(_FOR_LABELING, [list(ids), service])
+            return {row[0]: Logged(*row) for row in cursor.fetchall()}
     statement = (
         plain(*_LOGGED)
         .where(
@@ -123,6 +129,13 @@ def for_labeling(session: Session, service: str, ids: Sequence[str]) -> dict[str
         .with_for_update()
     )
     return {row.prediction_id: Logged(*row) for row in session.execute(statement)}
+
+
+_FOR_LABELING = (
+    f"SELECT {', '.join(f'p.{name}' for name in Logged._fields)} FROM prediction AS p "
+    "JOIN unnest(%s::text[]) AS v(prediction_id) ON p.prediction_id = v.prediction_id "
+    "WHERE p.service = %s FOR UPDATE OF p"
+)
 
 
 class Labeling(NamedTuple):
@@ -200,10 +213,25 @@ def keep_pending(
     )
 
 
+_TAKE_PENDING = (
+    "DELETE FROM pending_label AS p USING unnest(%s::text[]) AS v(prediction_id) "
+    "WHERE p.service = %s AND p.prediction_id = v.prediction_id "
+    "RETURNING p.prediction_id, p.label, p.label_value, p.labeled_at, p.labels"
+)
+
+
 def take_pending(session: Session, service: str, ids: Sequence[str]) -> list[Labeling]:
     """Remove and return the labels that waited for the predictions ``ids``."""
     if not ids:
         return []
+    driver = postgres(session)
+    if driver is not None:
+        # Joined to the ids unnested, not ``= ANY``: a table that grew faster than autovacuum
+        # analyzed it looks small to the planner, and a scan of it tested every row against
+        # all 10,000 ids (1.5 to 4 s a batch at a million rows, not 0.3).
+        with driver.cursor() as cursor:
+            cursor.execute(_TAKE_PENDING, [list(ids), service])
+            return [Labeling(*row) for row in cursor.fetchall()]
     statement = (
         delete(PendingLabel)
         .where(

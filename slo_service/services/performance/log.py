@@ -280,6 +280,6 @@ def _as_logged(item: PredictionIn) -> Logged:
 
 
 def _relabeled(row: Logged, label: Labeling) -> Logged:
-    return row._replace(
-        label=label.label, label_value=label.label_value, labeled_at=label.labeled_at
-    )
+    """The prediction with the label given (built whole: ``_replace`` costs five times as
+    much, and a batch relabels 10,000)."""
+    return Logged(*row[:7], label.label, label.label_value, label.labeled_at)  # 7: unlabeled
