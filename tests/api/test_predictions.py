@@ -338,3 +338,21 @@ def test_a_nul_anywhere_in_a_batch_is_refused_at_its_place(
     response = client.post(f"/api/v1/labels/{SERVICE}", json=labels, headers=writer)
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["labels", 0, "label"]
+
+
+def test_the_first_binary_score_sets_the_positive_class(
+    client: TestClient, writer: Headers
+) -> None:
+    data = Binary()
+    unscored = data.predictions(range(3))
+    for item in unscored["predictions"]:
+        del item["score"]
+    post(client, f"predictions/{SERVICE}", unscored, writer)
+    assert performance(client, writer)["positive_class"] is None  # macro until then
+    post(client, f"predictions/{SERVICE}", data.predictions(range(3, 6)), writer)
+    assert performance(client, writer)["positive_class"] == "1"
+    other = data.predictions(range(6, 8))
+    other["positive_class"] = 0
+    conflict = client.post(f"/api/v1/predictions/{SERVICE}", json=other, headers=writer)
+    assert conflict.status_code == 409
+    assert "scores class '1' as positive, not '0'" in conflict.json()["detail"]

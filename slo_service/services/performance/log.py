@@ -68,7 +68,8 @@ def log_predictions(
     log = prediction_repo.log_of(session, service)
     wanted = _task(log, task, items)
     positive = None if positive_class is None else str(positive_class)
-    if positive is None and log is None and any(isinstance(i.score, float) for i in items):
+    unset = log is None or log.positive_class is None
+    if positive is None and unset and any(isinstance(i.score, float) for i in items):
         positive = "1"  # a binary score says what it is the probability of: sklearn's default
     _check_log(log, service, wanted, positive)
     problems = _prediction_problems(items, wanted, now=now, limits=limits)
